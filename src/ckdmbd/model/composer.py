@@ -1,0 +1,347 @@
+"""Compose submodels into one compiled model.
+
+The composer checks the wiring (every input is a state, a parameter, another submodel's output or ``t``; no
+name is defined twice; no cycle between submodels; every process conserves calcium and phosphate unless it
+crosses the body boundary), orders the submodels, and generates one flat right-hand side
+``rhs(t, y, p, dydt)`` that numba compiles into a single machine-code function. Generating the flat function is
+what makes the composed model as fast as a hand-written one: numba inlines the small submodel functions.
+
+The generated source is written to a cache folder (``$CKDMBD_CACHE_DIR``, else ``~/.cache/ckdmbd``) and imported
+from there, so numba's on-disk cache works and a second process starts without recompiling. Its file name is a
+hash of the generated source and of the source of every submodel module it calls, so editing a submodel can
+never run stale machine code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import keyword
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ckdmbd.model.framework import Process, State, Submodel
+
+ELEMENTS = ("calcium", "phosphate")
+"""Elements whose mass balance is checked (mmol)."""
+
+_CONSERVATION_TOL = 1e-12
+
+
+class ModelDefinitionError(ValueError):
+    """The submodels do not fit together (missing input, duplicate name, non-conserving process...)."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A process that crosses the body boundary, integrated as a cumulative ledger state."""
+
+    process: str
+    boundary: str
+    state_index: int
+    element_per_unit: Mapping[str, float]
+    """mmol of each element that enters the body per unit of the process's cumulative amount (negative: leaves)."""
+
+
+@dataclass
+class CompiledModel:
+    """A composed model: names, units, generated compiled functions and mass-balance bookkeeping."""
+
+    name: str
+    submodels: tuple[Submodel, ...]
+    states: tuple[State, ...]
+    state_names: tuple[str, ...]
+    """Physiological states followed by one cumulative ledger state per boundary process."""
+    parameter_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    ledger: tuple[LedgerEntry, ...]
+    content_weights: Mapping[str, np.ndarray]
+    """Per element, mmol of that element per unit of each state (zeros for ledger states)."""
+    generated: ModuleType
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+    @property
+    def citations(self) -> tuple[str, ...]:
+        keys: list[str] = []
+        for sm in self.submodels:
+            keys.extend(k for k in sm.citations if k not in keys)
+        return tuple(keys)
+
+    def state_index(self, name: str) -> int:
+        try:
+            return self.state_names.index(name)
+        except ValueError:
+            raise KeyError(f"unknown state {name!r}; the model has {', '.join(self.state_names)}") from None
+
+    def parameter_index(self, name: str) -> int:
+        try:
+            return self.parameter_names.index(name)
+        except ValueError:
+            raise KeyError(f"unknown parameter {name!r}") from None
+
+    def full_parameters(self, base: Mapping[str, float]) -> dict[str, float]:
+        """Base parameters plus every submodel's derived constants, in dependency order."""
+        values = {k: float(v) for k, v in base.items()}
+        for sm in self.submodels:
+            if sm.derive is not None:
+                derived = sm.derive(values)
+                if set(derived) != set(sm.derived):
+                    raise ModelDefinitionError(
+                        f"submodel {sm.name!r}: derive() returned {sorted(derived)}, declared {sorted(sm.derived)}"
+                    )
+                values.update({k: float(v) for k, v in derived.items()})
+        return values
+
+    def parameter_vector(self, base: Mapping[str, float]) -> np.ndarray:
+        full = self.full_parameters(base)
+        missing = [n for n in self.parameter_names if n not in full]
+        if missing:
+            raise ModelDefinitionError(f"parameter set lacks {', '.join(missing)}")
+        return np.array([full[n] for n in self.parameter_names], dtype=np.float64)
+
+    def initial_state(self, base: Mapping[str, float]) -> np.ndarray:
+        full = self.full_parameters(base)
+        y0 = np.zeros(self.n_states)
+        for i, st in enumerate(self.states):
+            y0[i] = st.initial(full)
+        return y0
+
+    def body_content(self, y: np.ndarray) -> dict[str, np.ndarray]:
+        """mmol of each element held in the body for states ``y`` (shape (..., n_states))."""
+        return {el: np.asarray(y) @ w for el, w in self.content_weights.items()}
+
+    def net_boundary_input(self, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Cumulative mmol of each element that entered (positive) or left (negative) the body."""
+        y = np.asarray(y)
+        out = {el: np.zeros(y.shape[:-1]) for el in ELEMENTS}
+        for entry in self.ledger:
+            for el, amount in entry.element_per_unit.items():
+                out[el] = out[el] + amount * y[..., entry.state_index]
+        return out
+
+
+def _identifier(name: str, where: str) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ModelDefinitionError(f"{where}: {name!r} is not a valid identifier")
+    return name
+
+
+def _order_submodels(submodels: Sequence[Submodel], producer: Mapping[str, str]) -> list[Submodel]:
+    """Topological order by output dependencies; a cycle is a definition error that names the submodels."""
+    by_name = {sm.name: sm for sm in submodels}
+    deps = {sm.name: {producer[i] for i in sm.inputs if i in producer and producer[i] != sm.name} for sm in submodels}
+    ordered: list[Submodel] = []
+    done: set[str] = set()
+    while len(ordered) < len(submodels):
+        ready = [n for n in by_name if n not in done and deps[n] <= done]
+        if not ready:
+            stuck = sorted(n for n in by_name if n not in done)
+            raise ModelDefinitionError(f"cyclic dependency between submodels: {', '.join(stuck)}")
+        for n in ready:  # keep the declared order among the ready ones: stable, readable generated code
+            ordered.append(by_name[n])
+            done.add(n)
+    return ordered
+
+
+def _check_conservation(process: Process, contents: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Element change per unit of the process; internal processes must conserve each element."""
+    change = {el: 0.0 for el in ELEMENTS}
+    for state, coef in process.stoichiometry.items():
+        for el, amount in contents[state].items():
+            change[el] += coef * amount
+    if process.boundary is None:
+        bad = {el: v for el, v in change.items() if abs(v) > _CONSERVATION_TOL}
+        if bad:
+            raise ModelDefinitionError(
+                f"process {process.name!r} creates or destroys {bad} mmol per unit but declares no boundary"
+            )
+    return {el: v for el, v in change.items() if v != 0.0}
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("CKDMBD_CACHE_DIR")
+    path = Path(root) if root else Path.home() / ".cache" / "ckdmbd"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "ckdmbd-cache"
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[str]) -> CompiledModel:
+    """Wire ``submodels`` together and compile them; ``parameter_names`` are the base parameters available."""
+    states: list[State] = []
+    owner: dict[str, str] = {}
+    producer: dict[str, str] = {}
+    for sm in submodels:
+        for st in sm.states:
+            _identifier(st.name, f"submodel {sm.name!r} state")
+            if st.name in owner:
+                raise ModelDefinitionError(f"state {st.name!r} is defined by both {owner[st.name]!r} and {sm.name!r}")
+            owner[st.name] = sm.name
+            states.append(st)
+        for out in sm.outputs:
+            _identifier(out, f"submodel {sm.name!r} output")
+            if out in producer or out in owner:
+                first = producer.get(out, owner.get(out))
+                raise ModelDefinitionError(f"name {out!r} is produced by both {first!r} and {sm.name!r}")
+            producer[out] = sm.name
+    derived_names = [d for sm in submodels for d in sm.derived]
+    params = list(dict.fromkeys([*parameter_names, *derived_names]))
+    param_set = set(params)
+    for sm in submodels:
+        for inp in sm.inputs:
+            if inp != "t" and inp not in owner and inp not in producer and inp not in param_set:
+                raise ModelDefinitionError(
+                    f"submodel {sm.name!r} reads {inp!r}, which is no state, output or parameter of the model"
+                )
+        for proc in sm.processes:
+            if proc.rate not in sm.outputs:
+                raise ModelDefinitionError(f"process {proc.name!r}: rate {proc.rate!r} is not an output of {sm.name!r}")
+            for st in proc.stoichiometry:
+                if st not in owner:
+                    raise ModelDefinitionError(f"process {proc.name!r} changes unknown state {st!r}")
+    ordered = _order_submodels(submodels, producer)
+
+    contents = {st.name: dict(st.contains) for st in states}
+    n_phys = len(states)
+    ledger: list[LedgerEntry] = []
+    processes = [(sm, proc) for sm in ordered for proc in sm.processes]
+    for _sm, proc in processes:
+        change = _check_conservation(proc, contents)
+        if proc.boundary is not None:
+            ledger.append(LedgerEntry(proc.name, proc.boundary, n_phys + len(ledger), change))
+    state_names = tuple(st.name for st in states) + tuple(f"ledger_{e.process}" for e in ledger)
+    weights = {el: np.zeros(len(state_names)) for el in ELEMENTS}
+    for i, st in enumerate(states):
+        for el, amount in st.contains.items():
+            weights[el][i] = amount
+    outputs = tuple(o for sm in ordered for o in sm.outputs)
+
+    source = _generate_source(ordered, states, params, outputs, processes, ledger)
+    module = _load_generated(name, source, ordered)
+    return CompiledModel(
+        name=name,
+        submodels=tuple(ordered),
+        states=tuple(states),
+        state_names=state_names,
+        parameter_names=tuple(params),
+        output_names=outputs,
+        ledger=tuple(ledger),
+        content_weights=weights,
+        generated=module,
+    )
+
+
+def _generate_source(
+    ordered: Sequence[Submodel],
+    states: Sequence[State],
+    params: Sequence[str],
+    outputs: Sequence[str],
+    processes: Sequence[tuple[Submodel, Process]],
+    ledger: Sequence[LedgerEntry],
+) -> str:
+    state_pos = {st.name: i for i, st in enumerate(states)}
+    param_pos = {n: i for i, n in enumerate(params)}
+    output_set = set(outputs)
+
+    def ref(n: str) -> str:
+        if n == "t":
+            return "t"
+        if n in state_pos:
+            return f"s_{n}"
+        if n in output_set:
+            return f"o_{n}"
+        return f"q_{n}"
+
+    imports = []
+    body = []
+    for i, n in enumerate(states):
+        body.append(f"    s_{n.name} = y[{i}]")
+    used_params = {i for sm in ordered for i in sm.inputs if i in param_pos and i not in state_pos}
+    for n in params:
+        if n in used_params:
+            body.append(f"    q_{n} = p[{param_pos[n]}]")
+    for k, sm in enumerate(ordered):
+        fn = getattr(sm.function, "py_func", sm.function)
+        imports.append(f"from {fn.__module__} import {fn.__name__} as _f{k}")
+        outs = "".join(f"o_{o}, " for o in sm.outputs)
+        body.append(f"    ({outs}) = _f{k}({', '.join(ref(i) for i in sm.inputs)})")
+
+    deriv: dict[str, list[str]] = {st.name: [] for st in states}
+    for _sm, proc in processes:
+        for st, coef in proc.stoichiometry.items():
+            deriv[st].append(f"{float(coef)!r} * o_{proc.rate}")
+    rhs = ["def rhs(t, y, p, dydt):", *body]
+    for st in states:
+        rhs.append(f"    dydt[{state_pos[st.name]}] = {' + '.join(deriv[st.name]) or '0.0'}")
+    proc_rate = {proc.name: proc.rate for _sm, proc in processes}
+    for e in ledger:
+        rhs.append(f"    dydt[{e.state_index}] = o_{proc_rate[e.process]}")
+    observe = ["def observe(t, y, p, out):", *body]
+    for j, o in enumerate(outputs):
+        observe.append(f"    out[{j}] = o_{o}")
+    header = [
+        "# Generated by ckdmbd.model.composer: do not edit (regenerated whenever a submodel changes).",
+        "import numba",
+        "from ckdmbd.solvers.rosenbrock import integrate_segment as _integrate",
+        *imports,
+        "",
+    ]
+    trailer = [
+        "",
+        "@numba.njit(cache=True)",
+        "def solve_segment(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps):",
+        "    return _integrate(rhs, t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps)",
+        "",
+        "",
+        "@numba.njit(cache=True)",
+        "def observe_many(ts, ys, p, out):",
+        "    for i in range(ts.shape[0]):",
+        "        observe(ts[i], ys[i], p, out[i])",
+        "",
+    ]
+    return "\n".join(
+        [*header, "@numba.njit(cache=True)", *rhs, "", "", "@numba.njit(cache=True)", *observe, "", *trailer]
+    )
+
+
+def _load_generated(name: str, source: str, ordered: Sequence[Submodel]) -> ModuleType:
+    import ckdmbd.solvers.rosenbrock as solver
+
+    digest = hashlib.sha256(source.encode())
+    digest.update(inspect.getsource(solver).encode())  # the integrator is compiled into solve_segment
+    for sm in ordered:
+        fn = getattr(sm.function, "py_func", sm.function)
+        digest.update(inspect.getsource(sys.modules[fn.__module__]).encode())
+    tag = digest.hexdigest()[:16]
+    mod_name = f"ckdmbd_generated_{name.replace('-', '_')}_{tag}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    path = _cache_dir() / f"{mod_name}.py"
+    if not path.exists() or path.read_text() != source:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, path)  # atomic: parallel test workers never import a half-written file
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    spec.loader.exec_module(module)
+    module.SOURCE = source  # type: ignore[attr-defined]
+    return module

@@ -1,0 +1,18 @@
+"""One module per physiological subsystem; each exposes its submodel(s) as module-level constants.
+
+Where to find a mechanism:
+
+=========================  ============================================================
+``extracellular``          extracellular fluid: calcium and phosphate pools, concentrations
+``parathyroid``            parathyroid gland (secretion, secretory pool, capacity) and plasma PTH
+``teriparatide``           exogenous PTH: subcutaneous teriparatide depot and infusion
+``calcitriol``             renal 1-alpha-hydroxylase and calcitriol
+``gut``                    intestinal calcium and phosphate absorption
+``kidney``                 glomerular filtration, renal calcium and phosphate excretion, GFR decline
+``phosphate_pools``        intracellular phosphate exchange
+``bone_mineral``           exchangeable and non-exchangeable bone mineral, bone resorption and formation fluxes
+``bone_cells``             osteoblasts, osteoclasts and TGF-beta
+``rankl_opg``              RANK, RANKL, OPG and their complexes
+``osteoblast_signalling``  intracellular RUNX2, CREB and BCL2 signals
+=========================  ============================================================
+"""

@@ -1,0 +1,88 @@
+"""Renal 1-alpha-hydroxylase and calcitriol (1,25-(OH)2 vitamin D), Peterson & Riggs 2010.
+
+1-alpha-hydroxylase activity A is produced at T65 x (PTH stimulation T68) x (phosphate effect) and decays at
+T64 (t1/2 13.9 h); calcitriol B is produced at rate A and eliminated at T69 (t1/2 6.9 h).
+
+Phosphate above 1.2 mM inhibits the hydroxylase. Defect of BIOMD0000000613 (``calcitriol_synthesis_reference``): the
+inhibition's Emax, derived so that the effect is 1 at 1.2 mM, comes out at 1.019 > 1, so the effect turns
+negative above about 2.1 mM phosphate, calcitriol goes negative and the solver fails: end-stage kidney disease
+cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition is exactly 100 % and the EC50 is re-derived
+(1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise the same
+(within 1.5 % up to 1.6 mM) and tends to 0, never below.
+"""
+
+import math
+
+import numba
+
+from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+from ckdmbd.physiology._math import hill
+
+STATES = (
+    State("hydroxylase", "pmol/h", "renal 1-alpha-hydroxylase activity (calcitriol production rate)",
+          lambda p: p["B_0"] * p["T69"], {}, "A"),
+    State("calcitriol", "pmol", "calcitriol in the extracellular fluid", from_parameter("B_0"), {}, "B"),
+)
+OUTPUTS = ("hydroxylase_production", "hydroxylase_decay", "calcitriol_production", "calcitriol_elimination",
+           "phosphate_effect_on_hydroxylase")
+PROCESSES = (
+    Process("hydroxylase_production", "hydroxylase_production", {"hydroxylase": 1.0}, "SE, pmol/h^2"),
+    Process("hydroxylase_decay", "hydroxylase_decay", {"hydroxylase": -1.0}, "T64*A"),
+    Process("calcitriol_production", "calcitriol_production", {"calcitriol": 1.0}, "A, pmol/h"),
+    Process("calcitriol_elimination", "calcitriol_elimination", {"calcitriol": -1.0}, "T69*B, pmol/h"),
+)
+
+
+def derive_reference(p):
+    """T66 normalises the PTH stimulation to 1 at baseline PTH; PhosEffMax makes the phosphate effect 1 at the
+    baseline phosphate (BIOMD0000000613 PhosEffTop / PhosEffBot)."""
+    g, pth0 = p["AlphOHgam"], p["pth_baseline_pM"]
+    gp, po0 = p["PhosEffGam"], p["phosphate_baseline_mM"]
+    top = (p["PhosEff0"] - 1.0) * (po0**gp + p["PhosEff50"] ** gp)
+    bot = p["PhosEff0"] * po0**gp
+    return {"T66": (p["T67"] ** g + pth0**g) / pth0**g, "PhosEffMax": top / bot, "PhosEff50_corrected": math.nan}
+
+
+def derive_default(p):
+    """Emax fixed at 1 (complete inhibition); EC50 from PhosEff(1.2 mM) = 1: EC50^g = 1.2^g / (PhosEff0 - 1)."""
+    out = derive_reference(p)
+    gp, po0 = p["PhosEffGam"], p["phosphate_baseline_mM"]
+    out["PhosEffMax"] = 1.0
+    out["PhosEff50_corrected"] = po0 * (1.0 / (p["PhosEff0"] - 1.0)) ** (1.0 / gp)
+    return out
+
+
+@numba.njit(cache=True, inline="always")
+def _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, phosphate_effect,
+           T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM):
+    PO4inhPTH = (phosphate_mM / phosphate_baseline_mM) ** PO4inhPTHgam
+    T68 = T66 * pth_pM**AlphOHgam / (T67**AlphOHgam * PO4inhPTH + pth_pM**AlphOHgam)
+    SE = T65 * T68 * phosphate_effect
+    return SE, T64 * hydroxylase, hydroxylase, T69 * calcitriol, phosphate_effect
+
+
+@numba.njit(cache=True)
+def calcitriol_synthesis_reference(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam,
+                          PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50, PhosEffGam, PhosEffMax):
+    effect = 1.0
+    if phosphate_mM > phosphate_baseline_mM:
+        effect = PhosEff0 - PhosEffMax * PhosEff0 * hill(phosphate_mM, PhosEff50, PhosEffGam)
+    return _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, effect,
+                  T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM)
+
+
+@numba.njit(cache=True)
+def calcitriol_synthesis(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam,
+                PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam):
+    effect = 1.0
+    if phosphate_mM > phosphate_baseline_mM:
+        effect = PhosEff0 * (1.0 - hill(phosphate_mM, PhosEff50_corrected, PhosEffGam))
+    return _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, effect,
+                  T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM)
+
+
+_DERIVED = ("T66", "PhosEffMax", "PhosEff50_corrected")
+REFERENCE = Submodel("calcitriol", __doc__, calcitriol_synthesis_reference, OUTPUTS, STATES, PROCESSES,
+                     ("PetersonRiggs2010",), derive_reference, _DERIVED)
+DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
+                   ("PetersonRiggs2010",), derive_default, _DERIVED)

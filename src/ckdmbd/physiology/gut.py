@@ -1,0 +1,56 @@
+"""Intestinal calcium and phosphate absorption (Peterson & Riggs 2010, gut section).
+
+Calcium: dietary calcium ``OralCa`` enters an absorbable gut pool T at fraction F11, which rises with the
+calcitriol-regulated absorption capacity R (R relaxes between rates T36 and T37 set by calcitriol); the pool is
+absorbed (J40) by a saturable, R-dependent route plus a passive one (T87). The non-absorbable fraction 1 - F11
+passes to the faeces without entering the model.
+Phosphate: dietary phosphate ``OralPhos`` enters a gut pool at a fixed fraction F12 (0.7) and is absorbed at
+first order (T52).
+The dietary inputs cross the body boundary ("diet") and are booked in the mass ledger.
+"""
+
+import numba
+
+from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+
+STATES = (
+    State("gut_calcium", "mmol", "absorbable calcium in the gut lumen", from_parameter("T_0"), {"calcium": 1.0}, "T"),
+    State("gut_ca_absorption_capacity", "1", "calcitriol-regulated intestinal calcium absorption capacity",
+          from_parameter("R_0"), {}, "R"),
+    State("gut_phosphate", "mmol", "absorbable phosphate in the gut lumen", from_parameter("PhosGut_0"),
+          {"phosphate": 1.0}, "PhosGut"),
+)
+OUTPUTS = ("diet_calcium_absorbable", "calcium_absorption", "gut_capacity_gain", "gut_capacity_loss",
+           "diet_phosphate_absorbable", "phosphate_absorption")
+PROCESSES = (
+    Process("diet_calcium", "diet_calcium_absorbable", {"gut_calcium": 1.0}, "OralCa*F11, mmol/h", "diet"),
+    Process("calcium_absorption", "calcium_absorption", {"gut_calcium": -1.0, "ecf_calcium": 1.0}, "J40, mmol/h"),
+    Process("gut_capacity_gain", "gut_capacity_gain", {"gut_ca_absorption_capacity": 1.0}, "T36*(1-R), 1/h"),
+    Process("gut_capacity_loss", "gut_capacity_loss", {"gut_ca_absorption_capacity": -1.0}, "T37*R, 1/h"),
+    Process("diet_phosphate", "diet_phosphate_absorbable", {"gut_phosphate": 1.0}, "OralPhos*F12, mmol/h", "diet"),
+    Process("phosphate_absorption", "phosphate_absorption", {"gut_phosphate": -1.0, "ecf_phosphate": 1.0},
+            "J53, mmol/h"),
+)
+
+
+def derive(p):
+    """T29: half-saturation of the R-dependent calcium absorption, fixed by the baseline gut pool T0
+    (BIOMD0000000613 writes the constant 0.17533)."""
+    return {"T29": (p["T28"] * p["T0"] - p["T29_ratio"] * p["T0"]) / p["T29_ratio"]}
+
+
+@numba.njit(cache=True)
+def absorption(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos, F12,
+               T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0):
+    R = gut_ca_absorption_capacity
+    c8 = calcitriol_pM**CaPOgam
+    frac = c8 / (T35**CaPOgam + c8)
+    T36 = T33 + (T34 - T33) * frac
+    T37 = T34 - (T34 - T33) * frac
+    T31 = T28 * gut_calcium / (gut_calcium + T29)
+    J40 = T31 * gut_calcium * (R / R_0) / (gut_calcium + T81) + T87 * gut_calcium
+    F11 = T77 * R**T80 / (R**T80 + T81**T80)
+    return OralCa * F11, J40, T36 * (1.0 - R), T37 * R, OralPhos * F12, T52 * gut_phosphate
+
+
+SUBMODEL = Submodel("gut", __doc__, absorption, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",), derive, ("T29",))

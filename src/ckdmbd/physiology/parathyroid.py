@@ -1,0 +1,99 @@
+"""Parathyroid gland and plasma PTH (Peterson & Riggs 2010, gland section).
+
+PTH secretion = (calcium-sensing secretion rate T63) x (secretory pool S / 0.5) x (gland capacity PTmax)
+x (fraction of parathyroid tissue left, 1 = intact glands; surgery sets it).
+- T63 falls sigmoidally with ionised-calcium proxy CaConc (steep Hill curve, slope T59), from T58 to T61.
+- The secretory pool S fills and empties on a tanh switch around a calcitriol threshold that hypocalcaemia lowers.
+- The capacity PTmax relaxes (t1/2 = ln2/PTout = 180 days) towards a calcitriol-dependent target: hyperplasia
+  when calcitriol is low, involution when it is high.
+Plasma PTH is cleared with rate constant T57 / V1 (t1/2 about 5.8 min).
+
+Defect of the BIOMD0000000613 encoding (``gland_reference``): the EC50 of the calcitriol effect on capacity is
+computed from the *current* calcitriol, which makes the effect identically 1, so PTmax never moves and
+calcitriol deficiency cannot cause hyperplasia. OpenBoneMin fixed it (inst/OpenBoneMin.cpp, "Fixed baseline
+Ctriol / Ctriol50 bug", 2015) by computing the EC50 from the baseline calcitriol; ``gland`` does the same.
+"""
+
+import math
+
+import numba
+
+from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+
+STATES = (
+    State("plasma_pth", "pmol", "intact PTH in the extracellular fluid", from_parameter("PTH_0"), {}, "PTH"),
+    State("gland_pool", "1", "PTH secretory pool of the gland (0.5 at baseline)", from_parameter("S_0"), {}, "S"),
+    State("gland_capacity", "1", "maximal gland capacity, relative to baseline", from_parameter("PTmax_0"), {}, "PTmax"),
+)
+OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "gland_capacity_growth", "gland_capacity_loss", "pth_clearance")
+PROCESSES = (
+    Process("pth_secretion", "pth_secretion", {"plasma_pth": 1.0}, "gland PTH secretion (EPTH), pmol/h"),
+    Process("pth_clearance", "pth_clearance", {"plasma_pth": -1.0}, "PTH elimination kout*PTH, pmol/h"),
+    Process("pool_filling", "pool_filling", {"gland_pool": 1.0}, "secretory pool production (1-S)*T76, 1/h"),
+    Process("pool_emptying", "pool_emptying", {"gland_pool": -1.0}, "secretory pool degradation S*T75, 1/h"),
+    Process("gland_capacity_growth", "gland_capacity_growth", {"gland_capacity": 1.0}, "capacity increase PTin, 1/h"),
+    Process("gland_capacity_loss", "gland_capacity_loss", {"gland_capacity": -1.0}, "capacity decrease PTout*PTmax, 1/h"),
+)
+
+
+def derive_secretion(p):
+    """EC50 of calcium-regulated secretion (T60) such that secretion at baseline calcium equals PTH clearance at
+    baseline PTH (BIOMD0000000613 INparenCa; baseline secretion 385 pmol/h = T57/V1 * PTH_0)."""
+    ca0, g = p["calcium_baseline_mM"], p["T59"]
+    inparen = (p["T58"] - p["T61"]) * ca0**g / (p["T58"] - p["pth_secretion_baseline"]) - ca0**g
+    return {"T60": math.exp(math.log(inparen) / g)}
+
+
+def derive_default(p):
+    """Also the EC50 of the calcitriol effect on capacity from the *baseline* calcitriol (OpenBoneMin fix)."""
+    c0, g = p["calcitriol_baseline_pM"], p["CtriolPTgam"]
+    inparen = (p["CtriolMax"] - p["CtriolMin"]) * c0**g / (p["CtriolMax"] - 1.0) - c0**g
+    return {**derive_secretion(p), "Ctriol50": math.exp(math.log(inparen) / g)}
+
+
+@numba.njit(cache=True, inline="always")
+def _secretion_and_pool(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
+                        T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1):
+    T63 = T58 - (T58 - T61) * ca_mM**T59 / (ca_mM**T59 + T60**T59)  # calcium-sensing secretion rate, pmol/h
+    FCTD = (gland_pool / 0.5) * gland_capacity  # pool and capacity relative to baseline (S_0 = 0.5)
+    EPTH = T63 * FCTD * gland_tissue_fraction
+    ScaEff = (calcium_baseline_mM / ca_mM) ** ScaEffGam
+    T73 = T71 * (calcitriol_pM - T72_base * ScaEff)
+    T74 = math.tanh(T73)  # SBML writes (e^x - e^-x)/(e^x + e^-x)
+    T75 = T70 * (0.85 * (1.0 + T74) + 0.15)
+    T76 = T70 * (0.85 * (1.0 - T74) + 0.15)
+    return EPTH, (1.0 - gland_pool) * T76, gland_pool * T75, T57 / V1 * plasma_pth
+
+
+@numba.njit(cache=True)
+def gland_reference(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
+                    T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1,
+                    CtriolMax, CtriolMin, CtriolPTgam, PTout):
+    """BIOMD0000000613 as encoded: the calcitriol EC50 follows the current calcitriol (effect always 1)."""
+    secretion, fill, empty, clearance = _secretion_and_pool(
+        ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
+        T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
+    c8g = calcitriol_pM**CtriolPTgam
+    inparen = (CtriolMax - CtriolMin) * c8g / (CtriolMax - 1.0) - c8g
+    ctriol50 = math.exp(math.log(inparen) / CtriolPTgam)
+    effect = CtriolMax - (CtriolMax - CtriolMin) * c8g / (c8g + ctriol50**CtriolPTgam)
+    return secretion, fill, empty, PTout * effect, PTout * gland_capacity, clearance
+
+
+@numba.njit(cache=True)
+def gland(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
+          T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1,
+          CtriolMax, CtriolMin, CtriolPTgam, PTout, Ctriol50):
+    """Corrected: capacity target CtriolPTeff rises to CtriolMax (4.1x) as calcitriol falls, 0.9x when high."""
+    secretion, fill, empty, clearance = _secretion_and_pool(
+        ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
+        T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
+    c8g = calcitriol_pM**CtriolPTgam
+    effect = CtriolMax - (CtriolMax - CtriolMin) * c8g / (c8g + Ctriol50**CtriolPTgam)
+    return secretion, fill, empty, PTout * effect, PTout * gland_capacity, clearance
+
+
+REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
+                     derive_secretion, ("T60",))
+DEFAULT = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010", "OpenBoneMin"),
+                   derive_default, ("T60", "Ctriol50"))

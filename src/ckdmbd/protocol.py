@@ -1,0 +1,137 @@
+"""Protocols: typed events on a timeline, and the primitive actions they apply to the model.
+
+A scenario's interventions are *events* (a teriparatide dose, a change of GFR, parathyroidectomy...). Each event
+expands into primitive *actions* at exact times: set or scale a parameter, set or add to a state. The solve
+orchestrator (``ckdmbd.simulation``) stops the integrator at every action time, applies the actions and restarts,
+so no equation ever contains an ``if t > ...`` switch and every discontinuity is resolved exactly.
+
+Times are in hours (the model's unit); events are constructed from clinical units by the scenario loader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ckdmbd.physiology.teriparatide import dose_pmol
+from ckdmbd.units import HOURS_PER_DAY, gfr_l_per_h
+
+
+class ProtocolError(ValueError):
+    """An event is malformed (negative dose, unknown target...)."""
+
+
+@dataclass(frozen=True)
+class SetParameter:
+    time_h: float
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ScaleParameter:
+    time_h: float
+    name: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class SetState:
+    time_h: float
+    state: str
+    value: float
+
+
+@dataclass(frozen=True)
+class AddToState:
+    time_h: float
+    state: str
+    amount: float
+
+
+Action = SetParameter | ScaleParameter | SetState | AddToState
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ProtocolError(message)
+
+
+@dataclass(frozen=True)
+class TeriparatideDoses:
+    """Subcutaneous teriparatide: ``count`` doses of ``dose_ug`` every ``interval_h`` from ``start_h``."""
+
+    start_h: float
+    dose_ug: float
+    interval_h: float = HOURS_PER_DAY
+    count: int = 1
+
+    def actions(self) -> list[Action]:
+        _require(self.dose_ug > 0, f"teriparatide dose must be positive, got {self.dose_ug} ug")
+        _require(self.count >= 1, f"teriparatide count must be at least 1, got {self.count}")
+        _require(self.interval_h > 0, f"teriparatide interval must be positive, got {self.interval_h} h")
+        amount = dose_pmol(self.dose_ug)
+        return [AddToState(self.start_h + k * self.interval_h, "teriparatide_depot", amount) for k in range(self.count)]
+
+
+@dataclass(frozen=True)
+class SetGFR:
+    """GFR set to ``gfr_ml_min`` at ``time_h`` (and any ongoing decline stopped)."""
+
+    time_h: float
+    gfr_ml_min: float
+
+    def actions(self) -> list[Action]:
+        _require(self.gfr_ml_min >= 0, f"GFR must be >= 0 mL/min, got {self.gfr_ml_min}")
+        return [SetState(self.time_h, "gfr", gfr_l_per_h(self.gfr_ml_min)), SetParameter(self.time_h, "kGFR", 0.0)]
+
+
+@dataclass(frozen=True)
+class GFRDecline:
+    """GFR falls first-order from ``from_ml_min`` to ``to_ml_min`` over ``duration_h`` (as OpenBoneMin's
+    secondary-hyperparathyroidism simulation), then stays."""
+
+    start_h: float
+    from_ml_min: float
+    to_ml_min: float
+    duration_h: float
+
+    def actions(self) -> list[Action]:
+        _require(self.from_ml_min > 0 and self.to_ml_min > 0,
+                 f"GFR decline needs positive start and end GFR, got {self.from_ml_min} -> {self.to_ml_min} mL/min")
+        _require(self.duration_h > 0, f"GFR decline duration must be positive, got {self.duration_h} h")
+        rate = math.log(self.from_ml_min / self.to_ml_min) / self.duration_h
+        return [
+            SetState(self.start_h, "gfr", gfr_l_per_h(self.from_ml_min)),
+            SetParameter(self.start_h, "kGFR", rate),
+            SetState(self.start_h + self.duration_h, "gfr", gfr_l_per_h(self.to_ml_min)),
+            SetParameter(self.start_h + self.duration_h, "kGFR", 0.0),
+        ]
+
+
+@dataclass(frozen=True)
+class Parathyroidectomy:
+    """Removal of ``fraction_removed`` of the parathyroid tissue present at ``time_h`` (1 = total)."""
+
+    time_h: float
+    fraction_removed: float = 1.0
+
+    def actions(self) -> list[Action]:
+        _require(0 < self.fraction_removed <= 1,
+                 f"parathyroidectomy fraction_removed must be in (0, 1], got {self.fraction_removed}")
+        return [ScaleParameter(self.time_h, "gland_tissue_fraction", 1.0 - self.fraction_removed)]
+
+
+@dataclass(frozen=True)
+class SetParameterEvent:
+    """Generic: set a model parameter (in model units) at ``time_h`` — for modellers; scenarios prefer typed events."""
+
+    time_h: float
+    name: str
+    value: float
+
+    def actions(self) -> list[Action]:
+        return [SetParameter(self.time_h, self.name, self.value)]
+
+
+Event = TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParameterEvent

@@ -1,0 +1,285 @@
+"""The solve orchestrator: one model, one parameter set, one protocol -> one labelled result.
+
+The run is split at every action time (doses, GFR changes, surgery); the integrator is restarted after the
+actions are applied, so discontinuities are exact. Backends are thin: ``rosenbrock`` (default) is the compiled
+Rodas integrator that runs inside numba with the generated right-hand side; ``scipy`` drives
+``scipy.integrate.solve_ivp`` (LSODA) with the same compiled right-hand side, as an independent cross-check.
+
+Solver failure is a value (``Result.status`` / ``Result.message``) for batch use; ``simulate(..., check=True)``
+(the default) raises :class:`SimulationError` with a message naming the time and the reason instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ckdmbd import units
+from ckdmbd.citations import format_citations
+from ckdmbd.model.composer import ELEMENTS, CompiledModel
+from ckdmbd.model.configurations import model as build_model
+from ckdmbd.model.configurations import parameters as builtin_parameters
+from ckdmbd.parameters import ParameterSet
+from ckdmbd.protocol import Action, AddToState, Event, ProtocolError, ScaleParameter, SetParameter, SetState
+
+STATUS_MESSAGES = {
+    0: "success",
+    1: "the solver exceeded its maximum number of steps",
+    2: "the step size fell below the resolution of time (the solution is singular or blows up)",
+    3: "the state or its rate of change became non-finite (NaN or infinity)",
+}
+
+
+class SimulationError(RuntimeError):
+    """The solver could not complete the run; the message says when and why."""
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Integrator settings. Tolerances apply to every state (mixed absolute/relative error test)."""
+
+    backend: str = "rosenbrock"
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    max_steps_per_segment: int = 200_000
+
+    def __post_init__(self):
+        if self.backend not in ("rosenbrock", "scipy"):
+            raise ValueError(f"solver backend must be 'rosenbrock' or 'scipy', got {self.backend!r}")
+        if not (0 < self.rtol < 1) or self.atol <= 0:
+            raise ValueError(f"solver tolerances must satisfy 0 < rtol < 1 and atol > 0, got {self.rtol}, {self.atol}")
+
+
+@dataclass
+class Result:
+    """A simulation result: raw states at the output times plus everything needed to read it clinically."""
+
+    model: CompiledModel
+    parameters: ParameterSet
+    t_h: np.ndarray
+    y: np.ndarray
+    p_final: np.ndarray
+    status: int = 0
+    message: str = "success"
+    failed_at_h: float | None = None
+    n_steps: int = 0
+    n_rhs: int = 0
+    events: tuple = ()
+    _outputs: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    @property
+    def t_days(self) -> np.ndarray:
+        return self.t_h / units.HOURS_PER_DAY
+
+    def state(self, name: str) -> np.ndarray:
+        return self.y[:, self.model.state_index(name)]
+
+    def outputs(self) -> pd.DataFrame:
+        """Every named intermediate (concentrations and fluxes, model units) at the output times."""
+        if self._outputs is None:
+            out = np.zeros((len(self.t_h), len(self.model.output_names)))
+            self.model.generated.observe_many(self.t_h, self.y, self.p_final, out)
+            self._outputs = out
+        return pd.DataFrame(self._outputs, columns=list(self.model.output_names))
+
+    def mass_balance(self) -> pd.DataFrame:
+        """Per element: body content, cumulative net input across the boundary, and the imbalance
+        (content change minus net input), all in mmol. The imbalance is the solver's bookkeeping error."""
+        content = self.model.body_content(self.y)
+        net = self.model.net_boundary_input(self.y)
+        cols = {"time_days": self.t_days}
+        for el in ELEMENTS:
+            cols[f"{el}_body_mmol"] = content[el]
+            cols[f"{el}_net_input_mmol"] = net[el]
+            cols[f"{el}_imbalance_mmol"] = content[el] - content[el][0] - (net[el] - net[el][0])
+        return pd.DataFrame(cols)
+
+    def to_frame(self, include_states: bool = True, include_fluxes: bool = False) -> pd.DataFrame:
+        """The time series in clinical units (first column ``time_days``), then raw states and ledgers.
+        Units per column are in ``frame.attrs["units"]``."""
+        o = self.outputs()
+        ca, po4, pth, ctriol = o["ca_mM"], o["phosphate_mM"], o["pth_pM"], o["calcitriol_pM"]
+        gfr = self.state("gfr")
+        cols: dict[str, np.ndarray] = {
+            "time_days": self.t_days,
+            "calcium_mmol_L": ca.to_numpy(),
+            "calcium_mg_dL": units.calcium_mg_dl(ca.to_numpy()),
+            "phosphate_mmol_L": po4.to_numpy(),
+            "phosphate_mg_dL": units.phosphate_mg_dl(po4.to_numpy()),
+            "pth_pmol_L": pth.to_numpy(),
+            "pth_pg_mL": units.pth_pg_ml(pth.to_numpy()),
+            "calcitriol_pmol_L": ctriol.to_numpy(),
+            "calcitriol_pg_mL": units.calcitriol_pg_ml(ctriol.to_numpy()),
+            "gfr_mL_min": units.gfr_ml_min(gfr),
+        }
+        unit = {
+            "time_days": "day", "calcium_mmol_L": "mmol/L", "calcium_mg_dL": "mg/dL", "phosphate_mmol_L": "mmol/L",
+            "phosphate_mg_dL": "mg/dL", "pth_pmol_L": "pmol/L", "pth_pg_mL": "pg/mL", "calcitriol_pmol_L": "pmol/L",
+            "calcitriol_pg_mL": "pg/mL", "gfr_mL_min": "mL/min",
+        }
+        mb = self.mass_balance()
+        for c in mb.columns[1:]:
+            cols[c] = mb[c].to_numpy()
+            unit[c] = "mmol"
+        if include_states:
+            for i, st in enumerate(self.model.states):
+                cols[st.name] = self.y[:, i]
+                unit[st.name] = st.unit
+            for entry in self.model.ledger:
+                cols[f"ledger_{entry.process}"] = self.y[:, entry.state_index]
+                unit[f"ledger_{entry.process}"] = "mmol"
+        if include_fluxes:
+            for name in o.columns:
+                if name not in cols:
+                    cols[name] = o[name].to_numpy()
+                    unit[name] = "model units"
+        frame = pd.DataFrame(cols)
+        frame.attrs["units"] = unit
+        return frame
+
+    @property
+    def citations(self) -> list[str]:
+        """Full references this run relied on: the submodels' and those of every parameter value."""
+        keys = set(self.model.citations) | {s for s in self.parameters.sources if s != "assumed"}
+        return format_citations(keys)
+
+
+def _action_list(events: Iterable[Event | Action]) -> list[Action]:
+    actions: list[Action] = []
+    for ev in events:
+        if isinstance(ev, SetParameter | ScaleParameter | SetState | AddToState):
+            actions.append(ev)
+        else:
+            actions.extend(ev.actions())
+    return sorted(actions, key=lambda a: a.time_h)
+
+
+def _apply(action: Action, y: np.ndarray, base: dict[str, float], model: CompiledModel) -> bool:
+    """Apply one action in place; returns True when parameters changed (derived values must be recomputed)."""
+    if isinstance(action, SetState | AddToState):
+        try:
+            i = model.state_index(action.state)
+        except KeyError as exc:
+            raise ProtocolError(f"event at t = {action.time_h} h targets {exc.args[0]}") from None
+        y[i] = action.value if isinstance(action, SetState) else y[i] + action.amount
+        return False
+    if action.name not in base:
+        raise ProtocolError(f"event at t = {action.time_h} h sets unknown parameter {action.name!r}")
+    base[action.name] = action.value if isinstance(action, SetParameter) else base[action.name] * action.factor
+    return True
+
+
+def _scipy_segment(model: CompiledModel, t0, t1, y0, p, t_out, y_out, first, opts: SolverOptions):
+    from scipy.integrate import solve_ivp
+
+    rhs = model.generated.rhs
+
+    def f(t, y):
+        dy = np.empty_like(y)
+        rhs(t, y, p, dy)
+        return dy
+
+    last = len(t_out) - 1
+    idx = [i for i in range(first, len(t_out)) if t0 <= t_out[i] < t1 or (i == last and t_out[i] == t1)]
+    sol = solve_ivp(f, (t0, t1), y0, method="LSODA", rtol=opts.rtol, atol=opts.atol, dense_output=True)
+    if not sol.success:
+        return 2, y0, first, 0, sol.nfev
+    if idx:
+        y_out[idx] = sol.sol(t_out[idx]).T
+    return 0, sol.y[:, -1].copy(), (idx[-1] + 1 if idx else first), len(sol.t), sol.nfev
+
+
+def simulate(
+    configuration: str = "default",
+    duration_h: float = units.HOURS_PER_YEAR,
+    events: Sequence[Event | Action] = (),
+    output_interval_h: float = units.HOURS_PER_DAY,
+    parameters: Mapping[str, float] | ParameterSet | None = None,
+    solver: SolverOptions | None = None,
+    progress: Callable[[float, float], None] | None = None,
+    progress_chunk_h: float = 30 * units.HOURS_PER_DAY,
+    initial_state: np.ndarray | None = None,
+    output_times_h: np.ndarray | None = None,
+    check: bool = True,
+) -> Result:
+    """Simulate ``configuration`` for ``duration_h`` hours under ``events``.
+
+    ``parameters``: a full :class:`ParameterSet`, or a mapping of overrides applied to the configuration's
+    built-in set. ``progress(t_done_h, duration_h)`` is called at every segment end (long runs are cut into
+    ``progress_chunk_h`` pieces when a callback is given).
+    """
+    opts = solver or SolverOptions()
+    if not np.isfinite(duration_h) or duration_h <= 0:
+        raise ValueError(f"duration must be a positive number of hours, got {duration_h}")
+    if output_times_h is None:
+        if not np.isfinite(output_interval_h) or output_interval_h <= 0:
+            raise ValueError(f"output interval must be positive, got {output_interval_h} h")
+        n_out = int(np.floor(duration_h / output_interval_h + 1e-9)) + 1
+        t_out = np.linspace(0.0, (n_out - 1) * output_interval_h, n_out)
+        if t_out[-1] < duration_h - 1e-9:
+            t_out = np.append(t_out, duration_h)
+    else:
+        t_out = np.asarray(output_times_h, dtype=float)
+        if t_out.ndim != 1 or np.any(np.diff(t_out) <= 0) or t_out[0] < 0 or t_out[-1] > duration_h:
+            raise ValueError("output times must be increasing and within [0, duration]")
+    model = build_model(configuration)
+    pset = builtin_parameters(configuration)
+    if isinstance(parameters, ParameterSet):
+        pset = parameters
+    elif parameters:
+        pset = pset.with_values(**parameters)
+    base = dict(pset)
+    p = model.parameter_vector(base)
+    y = model.initial_state(base) if initial_state is None else np.array(initial_state, dtype=float)
+    if y.shape != (model.n_states,):
+        raise ValueError(f"initial state has shape {y.shape}, the model has {model.n_states} states")
+
+    actions = _action_list(events)
+    late = [a for a in actions if a.time_h > duration_h or a.time_h < 0]
+    if late:
+        raise ProtocolError(f"event at t = {late[0].time_h} h lies outside the run [0, {duration_h}] h")
+    bounds = {0.0, float(duration_h)} | {a.time_h for a in actions if a.time_h < duration_h}
+    if progress is not None:
+        bounds |= set(np.arange(progress_chunk_h, duration_h, progress_chunk_h).tolist())
+    bounds_sorted = sorted(bounds)
+
+    y_out = np.full((len(t_out), model.n_states), np.nan)
+    next_out, h_last, steps, nrhs = 0, 0.0, 0, 0
+    pending = list(actions)
+    status, failed_at = 0, None
+    for t0, t1 in zip(bounds_sorted[:-1], bounds_sorted[1:], strict=True):
+        changed = False
+        while pending and pending[0].time_h <= t0:
+            changed |= _apply(pending.pop(0), y, base, model)
+        if changed:
+            p = model.parameter_vector(base)
+        if opts.backend == "rosenbrock":
+            status, y_end, next_out, n_s, n_f, h_last = model.generated.solve_segment(
+                t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last, opts.max_steps_per_segment)
+        else:
+            status, y_end, next_out, n_s, n_f = _scipy_segment(model, t0, t1, y, p, t_out, y_out, next_out, opts)
+        steps += n_s
+        nrhs += n_f
+        if status != 0:
+            failed_at = t0
+            break
+        y = np.array(y_end)
+        if progress is not None:
+            progress(t1, duration_h)
+    message = STATUS_MESSAGES.get(int(status), f"solver status {status}")
+    if status == 0 and not np.all(np.isfinite(y_out)):
+        status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
+    result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events))
+    if check and status != 0:
+        days = failed_at / units.HOURS_PER_DAY
+        raise SimulationError(
+            f"simulation failed in the segment starting at t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} years)"
+            f": {message}")
+    return result

@@ -1,0 +1,26 @@
+"""Shared test fixtures: where the read-only reference material lives.
+
+``CKDMBD_SHARED_DIR`` overrides the location of the shared folder (default: ``../shared`` beside the repository).
+Under CI (``CI=true``) a missing reference is an error, elsewhere the tests that need it are skipped.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("CKDMBD_SHARED_DIR", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def reference_sbml() -> Path:
+    path = Path(os.environ.get("CKDMBD_REFERENCE_SBML", shared_dir() / "reference" / "BIOMD0000000613.xml"))
+    if not path.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"reference SBML not found at {path} (set CKDMBD_REFERENCE_SBML or CKDMBD_SHARED_DIR)")
+        pytest.skip(f"reference SBML not found at {path}")
+    return path

@@ -143,21 +143,22 @@ def test_coefficients_satisfy_order_conditions() -> None:
 
 
 @pytest.mark.parametrize("k", [1e3, 1e-3])
-def test_linear_decay(k: float) -> None:
+@pytest.mark.parametrize("scale", [1.0, 1e6, 1e-6])  # state units must not matter
+def test_linear_decay(k: float, scale: float) -> None:
     t1 = 8.0 / k
     t_out = np.linspace(0.0, t1, 33)
-    y0 = np.array([2.0])
+    y0 = np.array([2.0 * scale])
     (status, y_end, next_out, n_steps, n_rhs, h_last), y_out = _run(
-        decay_rhs, 0.0, t1, y0, np.array([k]), t_out, 1e-10, 1e-16
+        decay_rhs, 0.0, t1, y0, np.array([k]), t_out, 1e-10, 1e-16 * scale
     )
     assert status == 0
     assert next_out == t_out.size
     assert n_steps > 0 and n_rhs > n_steps and h_last > 0.0
-    exact = 2.0 * np.exp(-k * t_out)
+    exact = 2.0 * scale * np.exp(-k * t_out)
     rel = np.abs(y_out[:, 0] - exact) / exact
     assert rel.max() < 1e-6, rel.max()
     assert abs(y_end[0] - exact[-1]) / exact[-1] < 1e-6
-    assert y0[0] == 2.0  # input not modified
+    assert y0[0] == 2.0 * scale  # input not modified
 
 
 # ---------------------------------------------------------------------------

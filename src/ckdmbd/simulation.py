@@ -23,6 +23,7 @@ from ckdmbd.model.composer import ELEMENTS, CompiledModel
 from ckdmbd.model.configurations import model as build_model
 from ckdmbd.model.configurations import parameters as builtin_parameters
 from ckdmbd.parameters import ParameterSet
+from ckdmbd.solvers.rosenbrock import integrate_segment
 from ckdmbd.protocol import Action, AddToState, Event, ProtocolError, ScaleParameter, SetParameter, SetState
 
 STATUS_MESSAGES = {
@@ -242,9 +243,9 @@ def simulate(
         raise ValueError(f"initial state has shape {y.shape}, the model has {model.n_states} states")
 
     actions = _action_list(events)
-    late = [a for a in actions if a.time_h > duration_h or a.time_h < 0]
-    if late:
-        raise ProtocolError(f"event at t = {late[0].time_h} h lies outside the run [0, {duration_h}] h")
+    if actions and actions[0].time_h < 0:
+        raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run")
+    actions = [a for a in actions if a.time_h < duration_h]  # after the end they cannot act (a decline's stop)
     bounds = {0.0, float(duration_h)} | {a.time_h for a in actions if a.time_h < duration_h}
     if progress is not None:
         bounds |= set(np.arange(progress_chunk_h, duration_h, progress_chunk_h).tolist())
@@ -261,8 +262,9 @@ def simulate(
         if changed:
             p = model.parameter_vector(base)
         if opts.backend == "rosenbrock":
-            status, y_end, next_out, n_s, n_f, h_last = model.generated.solve_segment(
-                t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last, opts.max_steps_per_segment)
+            status, y_end, next_out, n_s, n_f, h_last = integrate_segment(
+                model.generated.rhs, t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
+                opts.max_steps_per_segment)
         else:
             status, y_end, next_out, n_s, n_f = _scipy_segment(model, t0, t1, y, p, t_out, y_out, next_out, opts)
         steps += n_s

@@ -80,7 +80,7 @@ def derive(p):
     }
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def cell_kinetics(responding_osteoblasts, osteoblasts_fast, osteoblasts_slow, osteoclasts, tgfb_latent, tgfb_active,
                   rank_rankl, runx2, Pic0, OB_0, OC_0, ROB1_0, kb, Da, FracOBfast, Frackb, bigDb, Dr,
                   E0PicROB, EmaxPicROB, EC50PicROB, PicROBgam, E0PicOB, EmaxPicOB, EC50PicOB, PicOBgam,

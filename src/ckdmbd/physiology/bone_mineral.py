@@ -66,7 +66,7 @@ def derive(p):
     }
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def mineral_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ecf_calcium, hydroxyapatite_formation,
                    bone_exchangeable_calcium, bone_nonexchangeable_calcium, T13, T15, J14OC50, J14OCmax, J14OCgam,
                    FracJ14, FracJ15, MOCratio0, MOCratioGam, Q_0, k14a, k15a, kLShap, kHApIn):

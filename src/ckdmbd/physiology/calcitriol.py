@@ -8,7 +8,12 @@ inhibition's Emax, derived so that the effect is 1 at 1.2 mM, comes out at 1.019
 negative above about 2.1 mM phosphate, calcitriol goes negative and the solver fails: end-stage kidney disease
 cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition is exactly 100 % and the EC50 is re-derived
 (1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise the same
-(within 1.5 % up to 1.6 mM) and tends to 0, never below.
+(within 0.02, i.e. 2 % of baseline hydroxylase production, up to 1.6 mM) and tends to 0, never below.
+
+The PTH stimulation PTH^0.111 of BIOMD0000000613 has an infinite slope at PTH = 0: after total
+parathyroidectomy PTH decays towards 0 and round-off of 1e-9 pM swings hydroxylase production by 10 %, so the
+solver chatters. The corrected configuration reads PTH through a C1 floor (identity above
+``pth_hydroxylase_floor_pM`` = 0.1 pM, below the detection limit of intact-PTH assays).
 """
 
 import math
@@ -16,7 +21,7 @@ import math
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import hill
+from ckdmbd.physiology._math import hill, smooth_floor
 
 STATES = (
     State("hydroxylase", "pmol/h", "renal 1-alpha-hydroxylase activity (calcitriol production rate)",
@@ -52,7 +57,7 @@ def derive_default(p):
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, phosphate_effect,
            T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM):
     PO4inhPTH = (phosphate_mM / phosphate_baseline_mM) ** PO4inhPTHgam
@@ -61,7 +66,7 @@ def _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, phosphate_effect,
     return SE, T64 * hydroxylase, hydroxylase, T69 * calcitriol, phosphate_effect
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def calcitriol_synthesis_reference(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam,
                           PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50, PhosEffGam, PhosEffMax):
     effect = 1.0
@@ -71,13 +76,14 @@ def calcitriol_synthesis_reference(pth_pM, phosphate_mM, hydroxylase, calcitriol
                   T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def calcitriol_synthesis(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam,
-                PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam):
+                         PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam,
+                         pth_hydroxylase_floor_pM):
     effect = 1.0
     if phosphate_mM > phosphate_baseline_mM:
         effect = PhosEff0 * (1.0 - hill(phosphate_mM, PhosEff50_corrected, PhosEffGam))
-    return _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, effect,
+    return _rates(smooth_floor(pth_pM, pth_hydroxylase_floor_pM), phosphate_mM, hydroxylase, calcitriol, effect,
                   T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM)
 
 

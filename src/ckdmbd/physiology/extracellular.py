@@ -20,13 +20,13 @@ STATES = (
 OUTPUTS = ("ca_mM", "phosphate_mM", "pth_pM", "calcitriol_pM")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def concentrations_reference(ecf_calcium, ecf_phosphate, plasma_pth, calcitriol, V1):
     """C1/CaConc, C2, C4, C8 of BIOMD0000000613 (amount / V1, unguarded)."""
     return ecf_calcium / V1, ecf_phosphate / V1, plasma_pth / V1, calcitriol / V1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def concentrations(ecf_calcium, ecf_phosphate, plasma_pth, calcitriol, V1):
     """As the reference, floored at zero: PTH and calcitriol legitimately reach ~0 (parathyroidectomy, anuria)
     and round-off below zero must not reach the fractional powers downstream."""

@@ -39,7 +39,7 @@ def derive(p):
     return {"T29": (p["T28"] * p["T0"] - p["T29_ratio"] * p["T0"]) / p["T29_ratio"]}
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def absorption(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos, F12,
                T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0):
     R = gut_ca_absorption_capacity

@@ -33,7 +33,7 @@ def derive(p):
     return {"T17": p["pth_baseline_pM"] * p["T16"] - p["pth_baseline_pM"]}
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _filtered_and_capacity(gfr, ca_mM, Reabs50, ca_filtration_factor, reabs_offset, calcium_baseline_mM):
     filtered = ca_filtration_factor * gfr * ca_mM  # CaFilt = 0.6 * 0.5 * GFR * C1
     reabs_max = (ca_filtration_factor * gfr * calcium_baseline_mM - reabs_offset) * (
@@ -41,7 +41,7 @@ def _filtered_and_capacity(gfr, ca_mM, Reabs50, ca_filtration_factor, reabs_offs
     return filtered, reabs_max
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _excretion(filtered, reabs_max, gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17,
                T46, phosphate_filterable_fraction, kGFR):
     reabsorbed = reabs_max * ca_mM / (Reabs50 + ca_mM) * (T16 * pth_pM / (pth_pM + T17))
@@ -55,7 +55,7 @@ def _excretion(filtered, reabs_max, gfr, ca_mM, pth_pM, calcitriol_pM, phosphate
     return J27, J48, kGFR * gfr
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def excretion_reference(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, T46,
                         ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction,
                         kGFR):
@@ -66,7 +66,7 @@ def excretion_reference(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50
     return J27, J48, decline, filtered
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def excretion(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, T46,
               ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction, kGFR):
     filtered, reabs_max = _filtered_and_capacity(gfr, ca_mM, Reabs50, ca_filtration_factor, reabs_offset,

@@ -36,7 +36,7 @@ def derive(p):
     }
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def signalling(runx2_state, creb, bcl2, pth_pM, RX2Kin, E0rx2Kout, EmaxPTHRX2x, EC50PTHRX2x, crebKin0, E0crebKin,
                EmaxPTHcreb, EC50PTHcreb, crebKout, bcl2Kout):
     runx2 = bcl2 - 90.0 if bcl2 > 105.0 else 10.0  # RUNX2 = piecewise(BCL2 - 90, BCL2 > 105, 10)

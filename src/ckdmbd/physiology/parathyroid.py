@@ -51,7 +51,7 @@ def derive_default(p):
     return {**derive_secretion(p), "Ctriol50": math.exp(math.log(inparen) / g)}
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _secretion_and_pool(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
                         T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1):
     T63 = T58 - (T58 - T61) * ca_mM**T59 / (ca_mM**T59 + T60**T59)  # calcium-sensing secretion rate, pmol/h
@@ -65,7 +65,7 @@ def _secretion_and_pool(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capa
     return EPTH, (1.0 - gland_pool) * T76, gland_pool * T75, T57 / V1 * plasma_pth
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def gland_reference(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
                     T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1,
                     CtriolMax, CtriolMin, CtriolPTgam, PTout):
@@ -80,7 +80,7 @@ def gland_reference(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity
     return secretion, fill, empty, PTout * effect, PTout * gland_capacity, clearance
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def gland(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
           T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1,
           CtriolMax, CtriolMin, CtriolPTgam, PTout, Ctriol50):

@@ -21,7 +21,7 @@ PROCESSES = (
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def exchange(phosphate_mM, intracellular_phosphate, T49, T55):
     return T49 * phosphate_mM, T55 * intracellular_phosphate
 

@@ -51,7 +51,7 @@ def derive(p):
     }
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _rates(opg_pth_factor, rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, pth_pM,
            responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam, kinLbase,
            OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO):
@@ -63,7 +63,7 @@ def _rates(opg_pth_factor, rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active,
             pO, kO * opg, k3 * rank * rankl, k4 * rank_rankl, k1 * opg * rankl, k2 * opg_rankl)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def cytokines_reference(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, pth_pM,
                         responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam,
                         kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO, opgPTH50):
@@ -74,7 +74,7 @@ def cytokines_reference(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, os
                   kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def cytokines(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, pth_pM,
               responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam,
               kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO, opgPTH50, opg_pth_epsilon_pM):

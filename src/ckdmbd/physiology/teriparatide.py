@@ -31,7 +31,7 @@ PROCESSES = (
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def exogenous_pth(teriparatide_depot, pth_sc_depot, TERICL, TERIVC, IPTHint, IPTHinf):
     return teriparatide_depot * TERICL / TERIVC, 0.693 * pth_sc_depot, IPTHint, IPTHinf
 

@@ -138,6 +138,8 @@ RODAS_D3 = np.array(
 
 _NSTAGE = 6
 _EPS = 2.220446049250313e-16
+_SQRT_EPS = 1.4901161193847656e-08
+_DELTA_FLOOR = 4.712160915387242e-11  # sqrt(eps * 1e-5)
 _SAFE = 0.9
 _FAC_MIN = 0.2  # hnew / h >= 0.2
 _FAC_MAX = 6.0  # hnew / h <= 6
@@ -248,6 +250,8 @@ def _all_finite(x: np.ndarray) -> bool:
 def _fd_jacobian(
     rhs: Callable,
     t: float,
+    t_scale: float,
+    t_max: float,
     y: np.ndarray,
     p: np.ndarray,
     f0: np.ndarray,
@@ -256,32 +260,54 @@ def _fd_jacobian(
     ytmp: np.ndarray,
     dy: np.ndarray,
 ) -> int:
-    """Forward-difference Jacobian (columns) and df/dt at (t, y); f0 = f(t, y).
+    """Forward-difference Jacobian (column by column) and df/dt at (t, y).
 
-    Returns the number of rhs evaluations.  Increments follow Hairer & Wanner:
-    delta_j = sqrt(eps * max(1e-5, |y_j|)), made exactly representable.
+    f0 must hold f(t, y).  Increments: delta_j = max(sqrt(eps) |y_j|,
+    sqrt(eps * 1e-5)) -- relative sqrt(eps) for large components, Hairer &
+    Wanner's absolute floor for small ones -- rounded so that y_j + delta_j
+    is exact.  If f is not finite at y + delta_j e_j (e.g. a state pushed past
+    a domain boundary) the backward difference is used.  df/dt uses
+    dt = sqrt(eps) * max(|t|, t_scale), backward if t + dt would pass t_max
+    (the segment end, where the rhs may switch) or gives non-finite values.
+    Returns the number of rhs evaluations, negated if a non-finite value
+    could not be avoided.
     """
     n = y.shape[0]
+    nev = 0
+    ok = True
     for i in range(n):
         ytmp[i] = y[i]
     for j in range(n):
         yj = y[j]
-        delta = np.sqrt(_EPS * max(1e-5, abs(yj)))
+        delta = max(_SQRT_EPS * abs(yj), _DELTA_FLOOR)
         ytmp[j] = yj + delta
         delta = ytmp[j] - yj
         rhs(t, ytmp, p, dy)
+        nev += 1
+        if not _all_finite(dy):
+            ytmp[j] = yj - delta
+            delta = ytmp[j] - yj
+            rhs(t, ytmp, p, dy)
+            nev += 1
+            ok = ok and _all_finite(dy)
         inv = 1.0 / delta
         for i in range(n):
             jac[i, j] = (dy[i] - f0[i]) * inv
         ytmp[j] = yj
-    dt = np.sqrt(_EPS * max(1e-5, abs(t)))
-    tp = t + dt
-    dt = tp - t
+    dt0 = _SQRT_EPS * max(abs(t), t_scale)
+    tp = t + dt0 if t + dt0 <= t_max else t - dt0
     rhs(tp, y, p, dy)
+    nev += 1
+    if not _all_finite(dy) and tp > t:
+        tp = t - dt0
+        rhs(tp, y, p, dy)
+        nev += 1
+    ok = ok and _all_finite(dy)
+    dt = tp - t
     inv = 1.0 / dt
     for i in range(n):
         fx[i] = (dy[i] - f0[i]) * inv
-    return n + 1
+    return nev if ok else -nev
 
 
 @njit(cache=True)
@@ -539,7 +565,11 @@ def integrate_segment(
             h = t1 - t
             last = True
         if need_jac:
-            n_rhs += _fd_jacobian(rhs, t, y, pc, f0, jac, fx, ytmp, dy)
+            nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy)
+            n_rhs += abs(nev)
+            if nev < 0:
+                status = 3
+                break
             need_jac = False
         n_attempts += 1
         code, nr = _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew)
@@ -648,7 +678,7 @@ def integrate_fixed(
     for m in range(n_steps):
         t = t0 + m * h
         rhs(t, y, pc, f0)
-        _fd_jacobian(rhs, t, y, pc, f0, jac, fx, ytmp, dy)
+        _fd_jacobian(rhs, t, t1 - t0, t1, y, pc, f0, jac, fx, ytmp, dy)
         _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew)
         _dense_coeffs(u, q)
         t_new = t0 + (m + 1) * h

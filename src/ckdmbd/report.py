@@ -1,0 +1,124 @@
+"""Run outputs: the summary (dict / JSON), the overview plot and the atomic writing of an output folder.
+
+All files of a run are written into a temporary folder beside the destination and moved into place only when
+every one of them is complete, so a failed run never leaves partial output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ckdmbd import units
+from ckdmbd.scenario import Scenario
+from ckdmbd.simulation import Result
+
+# Adult reference intervals used to shade the plots (typical laboratory ranges; the seed case's laboratory uses
+# calcium 2.10-2.60 mmol/L, phosphate 0.87-1.45 mmol/L, intact PTH 1.5-6.1 pmol/L).
+REFERENCE_RANGES = {
+    "calcium_mmol_L": (2.10, 2.60),
+    "phosphate_mmol_L": (0.87, 1.45),
+    "pth_pmol_L": (1.5, 6.1),
+    "calcitriol_pmol_L": (48.0, 190.0),  # assumed: common adult interval 20-79 pg/mL (48-190 pmol/L)
+}
+HEADLINE = {
+    "calcium_mmol_L": "Total calcium (mmol/L)",
+    "phosphate_mmol_L": "Phosphate (mmol/L)",
+    "pth_pmol_L": "Intact PTH (pmol/L)",
+    "calcitriol_pmol_L": "Calcitriol (pmol/L)",
+}
+
+
+def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict:
+    """Headline numbers of a run: start, end, min and max of each clinical variable, mass balance, solver."""
+    mb = result.mass_balance().iloc[-1]
+    variables = {}
+    for col in [*HEADLINE, "gfr_mL_min"]:
+        series = frame[col].to_numpy()
+        variables[col] = {
+            "unit": frame.attrs["units"][col],
+            "start": float(series[0]),
+            "end": float(series[-1]),
+            "min": float(np.min(series)),
+            "max": float(np.max(series)),
+        }
+    balance = {}
+    for el in ("calcium", "phosphate"):
+        body0 = float(result.mass_balance()[f"{el}_body_mmol"].iloc[0])
+        balance[el] = {
+            "body_start_mmol": body0,
+            "body_end_mmol": float(mb[f"{el}_body_mmol"]),
+            "net_input_mmol": float(mb[f"{el}_net_input_mmol"]),
+            "imbalance_mmol": float(mb[f"{el}_imbalance_mmol"]),
+            "relative_imbalance": float(abs(mb[f"{el}_imbalance_mmol"]) / body0),
+        }
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "configuration": scenario.configuration,
+        "duration_days": scenario.duration_h / units.HOURS_PER_DAY,
+        "output_interval_hours": scenario.output_interval_h,
+        "variables": variables,
+        "mass_balance": balance,
+        "solver": {"status": result.message, "steps": result.n_steps, "rhs_evaluations": result.n_rhs},
+        "citations": result.citations,
+    }
+
+
+def overview_plot(frame: pd.DataFrame, title: str, path: Path) -> None:
+    """Calcium, phosphate, PTH and calcitriol over time, reference ranges shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    years = frame["time_days"].iloc[-1] > 2 * units.DAYS_PER_YEAR
+    t = frame["time_days"] / (units.DAYS_PER_YEAR if years else 1.0)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True, constrained_layout=True)
+    for ax, (col, label) in zip(axes.flat, HEADLINE.items(), strict=True):
+        low, high = REFERENCE_RANGES[col]
+        ax.axhspan(low, high, color="tab:green", alpha=0.12, label="reference range")
+        ax.plot(t, frame[col], color="tab:blue", lw=1.5)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("time (years)" if years else "time (days)")
+    axes[0, 0].legend(loc="best", fontsize=8)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    """Run every writer into a temporary folder, then move the finished files into ``out_dir`` together."""
+    out_dir = Path(out_dir)
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        for name, write in writers.items():
+            write(tmp / name)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        done = []
+        for name in writers:
+            os.replace(tmp / name, out_dir / name)
+            done.append(out_dir / name)
+        return done
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict[str, Callable[[Path], None]]:
+    summary = summarize(scenario, result, frame)
+    return {
+        "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
+        "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
+        "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p),
+    }

@@ -1,0 +1,1 @@
+"""Built-in scenario files (TOML). Copy one to start your own: ``ckdmbd scenarios`` lists them."""

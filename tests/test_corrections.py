@@ -95,7 +95,9 @@ def test_kidney_failure_without_dialysis_survives_only_when_corrected(gfr_ml_min
 
 
 def test_corrections_leave_the_healthy_steady_state_unchanged():
+    """At baseline every correction is inactive or equal to 1; the SBML's initial state drifts by < 1e-4 (calcitriol
+    89.999 pM), which the now-responsive gland capacity follows, hence agreement to 1e-5 and not to round-off."""
     a = simulate("reference", YEAR).to_frame(include_states=False)
     b = simulate("default", YEAR).to_frame(include_states=False)
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L"):
-        np.testing.assert_allclose(b[col], a[col], rtol=1e-6)  # the solver tolerance: same trajectory
+        np.testing.assert_allclose(b[col], a[col], rtol=1e-5)

@@ -10,9 +10,17 @@ def nonneg(x: float) -> float:
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
+def ppow(x: float, gamma: float) -> float:
+    """x**gamma for a quantity that cannot be negative: states that decay to ~0 (RANK-RANKL after
+    parathyroidectomy) dip below zero by round-off, and a fractional power of a negative number is NaN.
+    Identical to x**gamma for x >= 0, so reference trajectories are unchanged."""
+    return (x if x > 0.0 else 0.0) ** gamma
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def hill(x: float, ec50: float, gamma: float) -> float:
     """Fraction x^g / (x^g + ec50^g) of a sigmoid Emax (Hill) effect."""
-    xg = x**gamma
+    xg = ppow(x, gamma)
     return xg / (xg + ec50**gamma)
 
 

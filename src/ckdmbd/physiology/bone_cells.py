@@ -12,7 +12,7 @@ import math
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import hill
+from ckdmbd.physiology._math import hill, ppow
 
 STATES = (
     State("responding_osteoblasts", "pM", "responding (pre-)osteoblasts", from_parameter("ROB1_0"), {}, "ROB1"),
@@ -106,8 +106,8 @@ def cell_kinetics(responding_osteoblasts, osteoblasts_fast, osteoblasts_slow, os
     PicOC = E0PicOC + EmaxPicOC * hill(tgf, EC50PicOC, PicOCgam)
     LsurvOC = E0RANKL - (E0RANKL - EmaxL) * hill(rank_rankl / 10.0, EC50surv, LsurvOCgam)  # PiL = M / 10
     # TGF-beta
-    deposition = kinTGF * (osteoblasts / OB_0) ** OBtgfGAM
-    activation = koutTGF0 * tgfb_latent * (osteoclasts / OC_0) ** OCtgfGAM
+    deposition = kinTGF * ppow(osteoblasts / OB_0, OBtgfGAM)
+    activation = koutTGF0 * tgfb_latent * ppow(osteoclasts / OC_0, OCtgfGAM)
     return (osteoblasts, Dr * PicROB, KPT * responding_osteoblasts,
             differentiation * FracOBfast * Frackb2, kbfast * osteoblasts_fast,
             differentiation * (1.0 - FracOBfast) * Frackb, kbslow * osteoblasts_slow,

@@ -16,6 +16,7 @@ ratio is 0.6. The model's steady state was fitted with 0.464, so it stays until 
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+from ckdmbd.physiology._math import ppow
 
 MINERAL_P_PER_CA = 0.464  # mmol P per mmol Ca moved with bone mineral; BIOMD0000000613 J41 = 0.464 * J14
 _MINERAL = {"calcium": 1.0, "phosphate": MINERAL_P_PER_CA}
@@ -70,9 +71,9 @@ def derive(p):
 def mineral_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ecf_calcium, hydroxyapatite_formation,
                    bone_exchangeable_calcium, bone_nonexchangeable_calcium, T13, T15, J14OC50, J14OCmax, J14OCgam,
                    FracJ14, FracJ15, MOCratio0, MOCratioGam, Q_0, k14a, k15a, kLShap, kHApIn):
-    oc_g = osteoclasts**J14OCgam
+    oc_g = ppow(osteoclasts, J14OCgam)
     OCeqn = J14OCmax * oc_g / (oc_g + J14OC50**J14OCgam)
-    MOCratioEff = (rank_rankl / osteoclasts / MOCratio0) ** MOCratioGam
+    MOCratioEff = ppow(rank_rankl / osteoclasts / MOCratio0, MOCratioGam)
     J14 = T13 * Q_0 * (1.0 - FracJ14) + OCeqn * Q_0 * FracJ14 * MOCratioEff
     J15 = T15 * ecf_calcium * (1.0 - FracJ15) + T15 * ecf_calcium * FracJ15 * hydroxyapatite_formation
     return (J14, J15, k14a * bone_nonexchangeable_calcium, k15a * bone_exchangeable_calcium,

@@ -21,7 +21,7 @@ import math
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import hill, smooth_floor
+from ckdmbd.physiology._math import hill, ppow, smooth_floor
 
 STATES = (
     State("hydroxylase", "pmol/h", "renal 1-alpha-hydroxylase activity (calcitriol production rate)",
@@ -60,8 +60,9 @@ def derive_default(p):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _rates(pth_pM, phosphate_mM, hydroxylase, calcitriol, phosphate_effect,
            T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM):
-    PO4inhPTH = (phosphate_mM / phosphate_baseline_mM) ** PO4inhPTHgam
-    T68 = T66 * pth_pM**AlphOHgam / (T67**AlphOHgam * PO4inhPTH + pth_pM**AlphOHgam)
+    PO4inhPTH = ppow(phosphate_mM / phosphate_baseline_mM, PO4inhPTHgam)
+    pth_g = ppow(pth_pM, AlphOHgam)
+    T68 = T66 * pth_g / (T67**AlphOHgam * PO4inhPTH + pth_g)
     SE = T65 * T68 * phosphate_effect
     return SE, T64 * hydroxylase, hydroxylase, T69 * calcitriol, phosphate_effect
 

@@ -12,6 +12,7 @@ The dietary inputs cross the body boundary ("diet") and are booked in the mass l
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+from ckdmbd.physiology._math import ppow
 
 STATES = (
     State("gut_calcium", "mmol", "absorbable calcium in the gut lumen", from_parameter("T_0"), {"calcium": 1.0}, "T"),
@@ -43,13 +44,13 @@ def derive(p):
 def absorption(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos, F12,
                T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0):
     R = gut_ca_absorption_capacity
-    c8 = calcitriol_pM**CaPOgam
+    c8 = ppow(calcitriol_pM, CaPOgam)
     frac = c8 / (T35**CaPOgam + c8)
     T36 = T33 + (T34 - T33) * frac
     T37 = T34 - (T34 - T33) * frac
     T31 = T28 * gut_calcium / (gut_calcium + T29)
     J40 = T31 * gut_calcium * (R / R_0) / (gut_calcium + T81) + T87 * gut_calcium
-    F11 = T77 * R**T80 / (R**T80 + T81**T80)
+    F11 = T77 * ppow(R, T80) / (ppow(R, T80) + T81**T80)
     return OralCa * F11, J40, T36 * (1.0 - R), T37 * R, OralPhos * F12, T52 * gut_phosphate
 
 

@@ -19,6 +19,7 @@ import math
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+from ckdmbd.physiology._math import hill, ppow
 
 STATES = (
     State("plasma_pth", "pmol", "intact PTH in the extracellular fluid", from_parameter("PTH_0"), {}, "PTH"),
@@ -54,10 +55,10 @@ def derive_default(p):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _secretion_and_pool(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
                         T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1):
-    T63 = T58 - (T58 - T61) * ca_mM**T59 / (ca_mM**T59 + T60**T59)  # calcium-sensing secretion rate, pmol/h
+    T63 = T58 - (T58 - T61) * hill(ca_mM, T60, T59)  # calcium-sensing secretion rate, pmol/h
     FCTD = (gland_pool / 0.5) * gland_capacity  # pool and capacity relative to baseline (S_0 = 0.5)
     EPTH = T63 * FCTD * gland_tissue_fraction
-    ScaEff = (calcium_baseline_mM / ca_mM) ** ScaEffGam
+    ScaEff = ppow(calcium_baseline_mM / ca_mM, ScaEffGam)
     T73 = T71 * (calcitriol_pM - T72_base * ScaEff)
     T74 = math.tanh(T73)  # SBML writes (e^x - e^-x)/(e^x + e^-x)
     T75 = T70 * (0.85 * (1.0 + T74) + 0.15)
@@ -73,7 +74,7 @@ def gland_reference(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
         T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
-    c8g = calcitriol_pM**CtriolPTgam
+    c8g = ppow(calcitriol_pM, CtriolPTgam)
     inparen = (CtriolMax - CtriolMin) * c8g / (CtriolMax - 1.0) - c8g
     ctriol50 = math.exp(math.log(inparen) / CtriolPTgam)
     effect = CtriolMax - (CtriolMax - CtriolMin) * c8g / (c8g + ctriol50**CtriolPTgam)
@@ -88,8 +89,7 @@ def gland(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_ti
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_tissue_fraction,
         T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
-    c8g = calcitriol_pM**CtriolPTgam
-    effect = CtriolMax - (CtriolMax - CtriolMin) * c8g / (c8g + Ctriol50**CtriolPTgam)
+    effect = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
     return secretion, fill, empty, PTout * effect, PTout * gland_capacity, clearance
 
 

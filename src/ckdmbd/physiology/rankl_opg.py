@@ -14,6 +14,7 @@ reference for PTH >= 1.5 pM, and bounded (11x baseline production) at PTH = 0.
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
+from ckdmbd.physiology._math import ppow
 
 STATES = (
     State("rankl", "pM", "free RANKL", from_parameter("L_0"), {}, "L"),
@@ -55,11 +56,11 @@ def derive(p):
 def _rates(opg_pth_factor, rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, pth_pM,
            responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam, kinLbase,
            OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO):
-    osteo_effect = (osteoblasts_total / OB_0) ** OsteoEffectGam
-    pth_effect = EmaxLpth * pth_pM / (PTH50 * osteo_effect**TESTPOWER + pth_pM)
+    osteo_effect = ppow(osteoblasts_total / OB_0, OsteoEffectGam)
+    pth_effect = EmaxLpth * pth_pM / (PTH50 * ppow(osteo_effect, TESTPOWER) + pth_pM)
     d_rel = responding_osteoblasts / ROB1_0
     pO = pObase * d_rel * opg_pth_factor + IO
-    return (kinLbase * osteo_effect * pth_effect, koutL * rankl, kinRNK * tgfb_active**kinRNKgam, koutRNK * rank,
+    return (kinLbase * osteo_effect * pth_effect, koutL * rankl, kinRNK * ppow(tgfb_active, kinRNKgam), koutRNK * rank,
             pO, kO * opg, k3 * rank * rankl, k4 * rank_rankl, k1 * opg * rankl, k2 * opg_rankl)
 
 

@@ -7,8 +7,8 @@ one year, with teriparatide on and off and with GFR stepped to 30 and 15 mL/min 
 import numpy as np
 import pytest
 
-from ckdmbd.simulation import simulate
 from ckdmbd.protocol import TeriparatideDoses
+from ckdmbd.simulation import simulate
 
 roadrunner = pytest.importorskip("roadrunner")
 

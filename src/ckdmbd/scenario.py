@@ -29,8 +29,9 @@ names the field, the value and what was expected.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -65,23 +66,36 @@ def _registry():
     return pint.UnitRegistry()
 
 
+# A quantity is exactly one number and one unit ("12 h", "2.4 g/day", "-1 year", "1e3 mg/day"). The strict form
+# keeps pint's expression evaluator away from the text: "1,5 h" (read as 15 h), "1 day 2" (48 h), "10**10**10 h"
+# (never finishes) or "1/0 h" are rejected instead of misread.
+_QUANTITY = re.compile(
+    r"\s*(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"\s*(?P<unit>[^\W\d]+(?:[ \t]*[/*·]?[ \t]*[^\W\d]+)*)?\s*"
+)
+
+
 def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: bool = False) -> float:
     """Parse ``"12 h"``-style text into a float in ``target_unit``; errors name ``where`` and the value."""
-    if not isinstance(value, str):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         raise ScenarioError(f"{where}: {value!r} needs a unit, e.g. \"{value} {target_unit}\"")
-    import pint
-
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: expected a quantity as text such as \"1 {target_unit}\", got {value!r}")
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        raise ScenarioError(f"{where}: cannot read {value!r} as a quantity; expected a number and a unit, "
+                            f"e.g. \"1 {target_unit}\"")
+    if match["unit"] is None:
+        raise ScenarioError(f"{where}: {value!r} has no unit; expected a quantity in {target_unit}")
     ureg = _registry()
     try:
-        q = ureg.Quantity(value.strip())
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError,
-            TypeError, SyntaxError) as exc:
-        raise ScenarioError(f"{where}: cannot read {value!r} as a quantity ({exc.__class__.__name__})") from None
-    if isinstance(q, int | float) or q.dimensionless and target_unit != "1":
-        raise ScenarioError(f"{where}: {value!r} has no unit; expected a quantity in {target_unit}")
+        unit = ureg.parse_units(match["unit"])
+    except Exception as exc:  # pint raises many kinds (UndefinedUnitError, AttributeError, ...)
+        raise ScenarioError(f"{where}: {value!r} has an unknown unit {match['unit']!r} "
+                            f"({exc.__class__.__name__})") from None
     try:
-        magnitude = float(q.to(target_unit).magnitude)
-    except pint.errors.DimensionalityError:
+        magnitude = float(ureg.Quantity(float(match["number"]), unit).to(target_unit).magnitude)
+    except Exception:  # DimensionalityError, OffsetUnitCalculusError, ...
         raise ScenarioError(f"{where}: {value!r} is not convertible to {target_unit}") from None
     if not math.isfinite(magnitude):
         raise ScenarioError(f"{where}: {value!r} is not a finite number")

@@ -11,6 +11,7 @@ Solver failure is a value (``Result.status`` / ``Result.message``) for batch use
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,8 +24,8 @@ from ckdmbd.model.composer import ELEMENTS, CompiledModel
 from ckdmbd.model.configurations import model as build_model
 from ckdmbd.model.configurations import parameters as builtin_parameters
 from ckdmbd.parameters import ParameterSet
-from ckdmbd.solvers.rosenbrock import integrate_segment
 from ckdmbd.protocol import Action, AddToState, Event, ProtocolError, ScaleParameter, SetParameter, SetState
+from ckdmbd.solvers.rosenbrock import integrate_segment
 
 STATUS_MESSAGES = {
     0: "success",
@@ -255,7 +256,7 @@ def simulate(
     next_out, h_last, steps, nrhs = 0, 0.0, 0, 0
     pending = list(actions)
     status, failed_at = 0, None
-    for t0, t1 in zip(bounds_sorted[:-1], bounds_sorted[1:], strict=True):
+    for t0, t1 in itertools.pairwise(bounds_sorted):
         changed = False
         while pending and pending[0].time_h <= t0:
             changed |= _apply(pending.pop(0), y, base, model)

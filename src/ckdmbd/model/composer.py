@@ -42,10 +42,11 @@ class ModelDefinitionError(ValueError):
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """A process that crosses the body boundary, integrated as a cumulative ledger state."""
+    """A process that moves calcium or phosphate, integrated as a cumulative ledger state (its unit is the
+    process rate's unit times hours, e.g. mmol). Only those with a ``boundary`` enter the body balance."""
 
     process: str
-    boundary: str
+    boundary: str | None
     state_index: int
     element_per_unit: Mapping[str, float]
     """mmol of each element that enters the body per unit of the process's cumulative amount (negative: leaves)."""
@@ -126,6 +127,8 @@ class CompiledModel:
         y = np.asarray(y)
         out = {el: np.zeros(y.shape[:-1]) for el in ELEMENTS}
         for entry in self.ledger:
+            if entry.boundary is None:
+                continue
             for el, amount in entry.element_per_unit.items():
                 out[el] = out[el] + amount * y[..., entry.state_index]
         return out
@@ -224,7 +227,8 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
     processes = [(sm, proc) for sm in ordered for proc in sm.processes]
     for _sm, proc in processes:
         change = _check_conservation(proc, contents)
-        if proc.boundary is not None:
+        moves_mineral = any(contents[st] for st in proc.stoichiometry)
+        if proc.boundary is not None or moves_mineral:  # cumulative amount of every mineral flux is booked
             ledger.append(LedgerEntry(proc.name, proc.boundary, n_phys + len(ledger), change))
     state_names = tuple(st.name for st in states) + tuple(f"ledger_{e.process}" for e in ledger)
     weights = {el: np.zeros(len(state_names)) for el in ELEMENTS}

@@ -47,7 +47,9 @@ def submodels(configuration: str) -> tuple:
     )
 
 
+@cache
 def parameters(configuration: str) -> ParameterSet:
+    """The built-in parameter set of a configuration (immutable; loaded once per process)."""
     _check(configuration)
     return peterson_riggs_2010() if configuration == "reference" else default_parameters()
 

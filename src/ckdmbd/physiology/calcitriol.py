@@ -6,9 +6,9 @@ T64 (t1/2 13.9 h); calcitriol B is produced at rate A and eliminated at T69 (t1/
 Phosphate above 1.2 mM inhibits the hydroxylase. Defect of BIOMD0000000613 (``calcitriol_synthesis_reference``): the
 inhibition's Emax, derived so that the effect is 1 at 1.2 mM, comes out at 1.019 > 1, so the effect turns
 negative above about 2.1 mM phosphate, calcitriol goes negative and the solver fails: end-stage kidney disease
-cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition is exactly 100 % and the EC50 is re-derived
-(1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise the same
-(within 0.02, i.e. 2 % of baseline hydroxylase production, up to 1.6 mM) and tends to 0, never below.
+cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition is exactly 100 % and the EC50 is
+re-derived (1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise
+the same (within 0.02, i.e. 2 % of baseline hydroxylase production, up to 1.6 mM) and tends to 0, never below.
 
 The PTH stimulation PTH^0.111 of BIOMD0000000613 has an infinite slope at PTH = 0: after total
 parathyroidectomy PTH decays towards 0 and round-off of 1e-9 pM swings hydroxylase production by 10 %, so the

@@ -75,7 +75,7 @@ def excretion(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, 
         reabs_max = 0.0
     J27, J48, decline = _excretion(filtered, reabs_max, gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50,
                                    T7, T9, T16, T17, T46, phosphate_filterable_fraction, kGFR)
-    if J27 > filtered:
+    if filtered < J27:
         J27 = filtered
     return J27, J48, decline, filtered
 

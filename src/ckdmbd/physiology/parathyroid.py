@@ -24,16 +24,18 @@ from ckdmbd.physiology._math import hill, ppow
 STATES = (
     State("plasma_pth", "pmol", "intact PTH in the extracellular fluid", from_parameter("PTH_0"), {}, "PTH"),
     State("gland_pool", "1", "PTH secretory pool of the gland (0.5 at baseline)", from_parameter("S_0"), {}, "S"),
-    State("gland_capacity", "1", "maximal gland capacity, relative to baseline", from_parameter("PTmax_0"), {}, "PTmax"),
+    State("gland_capacity", "1", "maximal gland capacity, relative to baseline", from_parameter("PTmax_0"), {},
+          "PTmax"),
 )
-OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "gland_capacity_growth", "gland_capacity_loss", "pth_clearance")
+OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "gland_capacity_growth", "gland_capacity_loss",
+           "pth_clearance")
 PROCESSES = (
     Process("pth_secretion", "pth_secretion", {"plasma_pth": 1.0}, "gland PTH secretion (EPTH), pmol/h"),
     Process("pth_clearance", "pth_clearance", {"plasma_pth": -1.0}, "PTH elimination kout*PTH, pmol/h"),
     Process("pool_filling", "pool_filling", {"gland_pool": 1.0}, "secretory pool production (1-S)*T76, 1/h"),
     Process("pool_emptying", "pool_emptying", {"gland_pool": -1.0}, "secretory pool degradation S*T75, 1/h"),
-    Process("gland_capacity_growth", "gland_capacity_growth", {"gland_capacity": 1.0}, "capacity increase PTin, 1/h"),
-    Process("gland_capacity_loss", "gland_capacity_loss", {"gland_capacity": -1.0}, "capacity decrease PTout*PTmax, 1/h"),
+    Process("gland_capacity_growth", "gland_capacity_growth", {"gland_capacity": 1.0}, "capacity increase PTin"),
+    Process("gland_capacity_loss", "gland_capacity_loss", {"gland_capacity": -1.0}, "capacity decrease PTout*PTmax"),
 )
 
 

@@ -45,7 +45,8 @@ def derive(p):
     M0 = p["k3"] * p["RNK_0"] * p["L_0"] / p["k4"]
     pth0 = p["pth_baseline_pM"]
     return {
-        "kinRNK": (p["koutRNK"] * p["RNK_0"] + p["k3"] * p["RNK_0"] * p["L_0"] - p["k4"] * M0) / p["Pic0"] ** p["kinRNKgam"],
+        "kinRNK": (p["koutRNK"] * p["RNK_0"] + p["k3"] * p["RNK_0"] * p["L_0"] - p["k4"] * M0)
+        / p["Pic0"] ** p["kinRNKgam"],
         "kinLbase": p["koutL"] * p["L_0"],
         "PTH50": p["EmaxLpth"] * pth0 - pth0,
         "pObase": p["kO"] * p["O_0"],

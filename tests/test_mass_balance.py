@@ -62,3 +62,11 @@ def test_each_process_conserves_elements_or_crosses_the_boundary():
             change = {el: sum(c * contents[s].get(el, 0.0) for s, c in proc.stoichiometry.items()) for el in ELEMENTS}
             if proc.boundary is None:
                 assert all(abs(v) < 1e-12 for v in change.values()), proc.name
+
+
+def test_fluxes_are_reported_with_the_parameters_in_force_at_each_time():
+    """PTH secretion before a total parathyroidectomy is computed with the intact gland, after it with none."""
+    result = simulate("default", 240.0, [Parathyroidectomy(120.0, 1.0)], output_interval_h=24.0)
+    secretion = result.outputs()["pth_secretion"].to_numpy()
+    assert secretion[0] > 300.0  # baseline 385 pmol/h
+    assert np.all(secretion[result.t_h >= 120.0] == 0.0)

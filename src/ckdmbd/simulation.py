@@ -70,6 +70,9 @@ class Result:
     n_steps: int = 0
     n_rhs: int = 0
     events: tuple = ()
+    segment_starts_h: np.ndarray | None = None
+    segment_parameters: np.ndarray | None = None
+    """Parameter vector in force in each solver segment (events change parameters between segments)."""
     _outputs: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -87,7 +90,15 @@ class Result:
         """Every named intermediate (concentrations and fluxes, model units) at the output times."""
         if self._outputs is None:
             out = np.zeros((len(self.t_h), len(self.model.output_names)))
-            self.model.generated.observe_many(self.t_h, self.y, self.p_final, out)
+            if self.segment_starts_h is None:
+                self.model.generated.observe_many(self.t_h, self.y, self.p_final, out)
+            else:  # each output row with the parameters of the segment it belongs to
+                seg = np.searchsorted(self.segment_starts_h, self.t_h, side="right") - 1
+                for k in np.unique(seg):
+                    rows = np.flatnonzero(seg == k)
+                    block = np.zeros((len(rows), out.shape[1]))
+                    self.model.generated.observe_many(self.t_h[rows], self.y[rows], self.segment_parameters[k], block)
+                    out[rows] = block
             self._outputs = out
         return pd.DataFrame(self._outputs, columns=list(self.model.output_names))
 
@@ -256,12 +267,17 @@ def simulate(
     next_out, h_last, steps, nrhs = 0, 0.0, 0, 0
     pending = list(actions)
     status, failed_at = 0, None
+    seg_starts: list[float] = []
+    seg_params: list[np.ndarray] = []
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed = False
         while pending and pending[0].time_h <= t0:
             changed |= _apply(pending.pop(0), y, base, model)
         if changed:
             p = model.parameter_vector(base)
+        if not seg_params or changed:
+            seg_starts.append(t0)
+            seg_params.append(p)
         if opts.backend == "rosenbrock":
             status, y_end, next_out, n_s, n_f, h_last = integrate_segment(
                 model.generated.rhs, t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
@@ -270,8 +286,8 @@ def simulate(
             status, y_end, next_out, n_s, n_f = _scipy_segment(model, t0, t1, y, p, t_out, y_out, next_out, opts)
         steps += n_s
         nrhs += n_f
-        if status != 0:
-            failed_at = t0
+        if status != 0:  # the last output the solver reached is the best estimate of when it failed
+            failed_at = max(t0, float(t_out[next_out - 1])) if next_out > 0 else t0
             break
         y = np.array(y_end)
         if progress is not None:
@@ -279,10 +295,10 @@ def simulate(
     message = STATUS_MESSAGES.get(int(status), f"solver status {status}")
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
-    result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events))
+    result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
+                    np.array(seg_starts), np.array(seg_params))
     if check and status != 0:
         days = failed_at / units.HOURS_PER_DAY
         raise SimulationError(
-            f"simulation failed in the segment starting at t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} years)"
-            f": {message}")
+            f"simulation failed after t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} years): {message}")
     return result

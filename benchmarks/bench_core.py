@@ -1,7 +1,8 @@
 """Core speed benchmark: ckdmbd's compiled Rodas integrator against libRoadRunner on BIOMD0000000613.
 
 What is measured, all in one process and one run, after warm-up, with many repeats (``time.perf_counter``;
-median plus interquartile range, min and max are reported):
+median plus interquartile range, min and max are reported; the cases compared with each other are timed
+interleaved, round by round, so that other load on the machine slows them alike):
 
 1. One simulated healthy year (teriparatide off, default GFR) on a daily grid (366 points over 8,760 h) and an
    hourly grid (8,761 points), for
@@ -112,6 +113,41 @@ def bench(
     return {**stats(times), "warmup_s": warm}
 
 
+def bench_group(
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object] | None]],
+    budget_s: float,
+    warmup: int = 3,
+    min_repeats: int = 5,
+    max_repeats: int = 5000,
+) -> dict[str, dict]:
+    """Like :func:`bench` for several cases ``{name: (fn, setup)}``, interleaved: every round times each case
+    that still needs repeats once, so a slow-down from other load on the machine hits all cases alike instead of
+    whichever case happened to be running."""
+
+    def timed(fn, setup) -> float:
+        if setup is not None:
+            setup()
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    warm: dict[str, list[float]] = {k: [] for k in cases}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(warmup):
+        for k, (fn, setup) in cases.items():
+            warm[k].append(timed(fn, setup))
+    for _ in range(min(3, max_repeats)):
+        for k, (fn, setup) in cases.items():
+            times[k].append(timed(fn, setup))
+    target = {k: int(min(max_repeats, max(min_repeats, budget_s / max(statistics.median(v), 1e-7))))
+              for k, v in times.items()}
+    for r in range(len(next(iter(times.values()))), max(target.values())):
+        for k, (fn, setup) in cases.items():
+            if r < target[k]:
+                times[k].append(timed(fn, setup))
+    return {k: {**stats(times[k]), "warmup_s": warm[k]} for k in cases}
+
+
 def once(fn: Callable[[], object]) -> tuple[float, object]:
     t0 = time.perf_counter()
     out = fn()
@@ -120,7 +156,7 @@ def once(fn: Callable[[], object]) -> tuple[float, object]:
 
 def fmt_ms(s: float) -> str:
     ms = s * 1e3
-    return f"{ms:.3f}" if ms < 1 else (f"{ms:.2f}" if ms < 100 else f"{ms:.1f}")
+    return f"{ms:.3g}" if ms < 1 else (f"{ms:.2f}" if ms < 100 else f"{ms:.1f}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -154,6 +190,7 @@ def machine_info() -> dict:
         "pandas": version("pandas"),
         "libroadrunner": version("libroadrunner"),
         "ckdmbd": version("ckdmbd"),
+        "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -296,12 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  libRoadRunner: reset() + set {fmt_ms(rr_info['reset_s_median'])} ms, resetAll()"
               f" {fmt_ms(rr_info['resetAll_s_median'])} ms (medians; untimed in the single-year rows)")
 
+    sec = "1. healthy year, teriparatide off"
     for label, grid in (("daily", DAILY), ("hourly", HOURLY)):
         gname = f"{label} ({len(grid)})"
-        base = None
-        if rr is not None:
-            base = table.add("1. healthy year, teriparatide off", "libRoadRunner simulate (reset untimed)", gname,
-                             bench(lambda g=grid: rr_year(rr, g), setup=rr_reset_off, **kw))
         res = simulate("reference", YEAR_H, output_times_h=grid)
 
         def fresh_frame(r=res):
@@ -318,53 +352,64 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"integrate_segment failed with status {status}")
             return y_out
 
-        sec = "1. healthy year, teriparatide off"
-        table.add(sec, "ckdmbd simulate() -> Result", gname,
-                  bench(lambda g=grid: simulate("reference", YEAR_H, output_times_h=g), **kw), base)
-        table.add(sec, "ckdmbd Result.to_frame() alone", gname, bench(fresh_frame, **kw), base)
-        table.add(sec, "ckdmbd simulate().to_frame() end to end", gname,
-                  bench(lambda g=grid: simulate("reference", YEAR_H, output_times_h=g).to_frame(), **kw), base)
-        table.add(sec, "ckdmbd raw integrate_segment", gname, bench(raw, **kw), base)
-    table.add("1. healthy year, teriparatide off", "  of which parameters('reference')", "-",
-              bench(lambda: builtin_parameters("reference"), **kw))
+        cases = {}
+        if rr is not None:
+            cases["libRoadRunner simulate (reset untimed)"] = (lambda g=grid: rr_year(rr, g), rr_reset_off)
+        cases["ckdmbd simulate() -> Result"] = (lambda g=grid: simulate("reference", YEAR_H, output_times_h=g), None)
+        cases["ckdmbd Result.to_frame() alone"] = (fresh_frame, None)
+        cases["ckdmbd simulate().to_frame() end to end"] = (
+            lambda g=grid: simulate("reference", YEAR_H, output_times_h=g).to_frame(), None)
+        cases["ckdmbd raw integrate_segment"] = (raw, None)
+        results = bench_group(cases, **kw)
+        base = None
+        for name, r in results.items():
+            row = table.add(sec, name, gname, r, base)
+            if name.startswith("libRoadRunner"):
+                base = row
+    table.add(sec, "  parameters('reference') (in simulate)", "-", bench(lambda: builtin_parameters("reference"), **kw))
 
     # ---- 2. teriparatide year ---------------------------------------------------------------------------------
     sec = "2. teriparatide year (20 µg at 12, 36, 60 h)"
     gname = f"hourly ({len(HOURLY)})"
-    base = None
+    cases = {}
     if rr is not None:
-        def rr_reset_teri():
-            rr.resetAll()  # restores teri_dose_mcg = 20 and the event counter
-        base = table.add(sec, "libRoadRunner simulate (resetAll untimed)", gname,
-                         bench(lambda: rr_year(rr, HOURLY), setup=rr_reset_teri, **kw))
-    table.add(sec, "ckdmbd simulate() -> Result", gname,
-              bench(lambda: simulate("reference", YEAR_H, teri, output_times_h=HOURLY), **kw), base)
-    table.add(sec, "ckdmbd simulate().to_frame() end to end", gname,
-              bench(lambda: simulate("reference", YEAR_H, teri, output_times_h=HOURLY).to_frame(), **kw), base)
+        # resetAll() restores teri_dose_mcg = 20 and the event counter
+        cases["libRoadRunner simulate (resetAll untimed)"] = (lambda: rr_year(rr, HOURLY), rr.resetAll)
+    cases["ckdmbd simulate() -> Result"] = (lambda: simulate("reference", YEAR_H, teri, output_times_h=HOURLY), None)
+    cases["ckdmbd simulate().to_frame() end to end"] = (
+        lambda: simulate("reference", YEAR_H, teri, output_times_h=HOURLY).to_frame(), None)
+    base = None
+    for name, r in bench_group(cases, **kw).items():
+        row = table.add(sec, name, gname, r, base)
+        if name.startswith("libRoadRunner"):
+            base = row
 
     # ---- 3. 100 patient-years -----------------------------------------------------------------------------------
     sec = f"3. {N_PATIENTS} patient-years, GFR x U[0.5, 1.5] (seed {SEED}), loop total"
     gfrs = gfr0 * np.random.default_rng(SEED).uniform(0.5, 1.5, N_PATIENTS)
     gname = f"daily ({len(DAILY)})"
-    base = None
-    if rr is not None:
-        def rr_patients():
-            for g in gfrs:
-                rr.reset()
-                rr.GFR = float(g)
-                rr_year(rr, DAILY)
-        rr.resetAll()
-        rr.teri_dose_mcg = 0.0
-        base = table.add(sec, "libRoadRunner loop (reset + GFR timed)", gname,
-                         bench(rr_patients, warmup=1, min_repeats=loop_repeats, max_repeats=loop_repeats,
-                               budget_s=0.0))
+
+    def rr_patients():
+        rr.teri_dose_mcg = 0.0  # kept by reset()
+        for g in gfrs:
+            rr.reset()
+            rr.GFR = float(g)
+            rr_year(rr, DAILY)
 
     def ck_patients():
         for g in gfrs:
             simulate("reference", YEAR_H, output_times_h=DAILY, parameters={"GFR_0": float(g)})
 
-    table.add(sec, "ckdmbd simulate() loop", gname,
-              bench(ck_patients, warmup=1, min_repeats=loop_repeats, max_repeats=loop_repeats, budget_s=0.0), base)
+    cases = {}
+    if rr is not None:
+        cases["libRoadRunner loop (reset + GFR timed)"] = (rr_patients, None)
+    cases["ckdmbd simulate() loop"] = (ck_patients, None)
+    base = None
+    for name, r in bench_group(cases, budget_s=0.0, warmup=1, min_repeats=loop_repeats,
+                               max_repeats=loop_repeats).items():
+        row = table.add(sec, name, gname, r, base)
+        if name.startswith("libRoadRunner"):
+            base = row
 
     print()
     print(table.render())
@@ -439,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {short:<22} {r['case']:<42} {r['grid']:<14} {r['ratio_vs_roadrunner']:6.2f}x")
     total = time.perf_counter() - wall0
     out["total_wall_s"] = total
-    print(f"\ntotal benchmark wall time {total:.1f} s")
+    out["machine"]["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\ntotal benchmark wall time {total:.1f} s; load average at the end {out['machine']['load_average_at_end']}"
+          " (1, 5, 15 min: other work on this machine adds noise)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, default=float))

@@ -23,7 +23,7 @@ def test_gland_capacity_responds_to_calcitriol_only_when_corrected():
     """Low calcitriol (GFR 15 mL/min) must raise gland capacity (hyperplasia); the SBML's PTmax never moves."""
     events = [SetGFR(0.0, 15.0)]
     ref = simulate("reference", 2 * YEAR, events, output_interval_h=24 * 30)
-    cor = simulate("default", 2 * YEAR, events, output_interval_h=24 * 30)
+    cor = simulate("corrected", 2 * YEAR, events, output_interval_h=24 * 30)
     assert np.max(np.abs(ref.state("gland_capacity") - 1.0)) < 1e-9
     assert cor.state("gland_capacity")[-1] > 1.05
     assert cor.to_frame()["pth_pmol_L"].iloc[-1] > ref.to_frame()["pth_pmol_L"].iloc[-1]
@@ -31,7 +31,7 @@ def test_gland_capacity_responds_to_calcitriol_only_when_corrected():
 
 @pytest.mark.parametrize("phosphate_mM", [1.0, 1.2, 1.5, 2.1, 2.5, 4.0, 10.0])
 def test_phosphate_effect_on_hydroxylase_never_negative_when_corrected(phosphate_mM):
-    p_ref, p_def = _full("reference"), _full("default")
+    p_ref, p_def = _full("reference"), _full("corrected")
     args = (3.85, phosphate_mM, 126.0, 1260.0)
     common = ("T64", "T65", "T66", "T67", "T69", "AlphOHgam", "PO4inhPTHgam", "phosphate_baseline_mM")
     ref = calcitriol.calcitriol_synthesis_reference(
@@ -50,7 +50,7 @@ def test_phosphate_effect_on_hydroxylase_never_negative_when_corrected(phosphate
 
 
 def test_renal_calcium_excretion_bounded_by_filtered_load_when_corrected():
-    p_ref, p_def = _full("reference"), _full("default")
+    p_ref, p_def = _full("reference"), _full("corrected")
     names = ("Reabs50", "T7", "T9", "T16", "T17", "T46", "ca_filtration_factor", "reabs_offset",
              "calcium_baseline_mM", "phosphate_filterable_fraction", "kGFR")
     for gfr_ml_min in (0.0, 1.0, 2.0, 3.0, 10.0, 100.0):
@@ -69,7 +69,7 @@ def test_total_parathyroidectomy_survives_only_when_corrected():
     events = [Parathyroidectomy(24.0, 1.0)]
     ref = simulate("reference", YEAR, events, check=False)
     assert not ref.ok  # OPG production divides by PTH -> 0
-    cor = simulate("default", YEAR, events)
+    cor = simulate("corrected", YEAR, events)
     frame = cor.to_frame()
     assert frame["pth_pmol_L"].iloc[-1] < 1e-3
     assert np.all(np.isfinite(cor.y))
@@ -85,7 +85,7 @@ def test_kidney_failure_without_dialysis_survives_only_when_corrected(gfr_ml_min
     ref = simulate("reference", 3 * YEAR, events, output_interval_h=24 * 7, check=False)
     assert not ref.ok
     assert ref.failed_at_h < 1.6 * YEAR
-    cor = simulate("default", 3 * YEAR, events, output_interval_h=24 * 7)
+    cor = simulate("corrected", 3 * YEAR, events, output_interval_h=24 * 7)
     frame = cor.to_frame()
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L"):
         assert np.all(np.isfinite(frame[col])) and np.all(frame[col] >= 0.0), col
@@ -98,6 +98,6 @@ def test_corrections_leave_the_healthy_steady_state_unchanged():
     """At baseline every correction is inactive or equal to 1; the SBML's initial state drifts by < 1e-4 (calcitriol
     89.999 pM), which the now-responsive gland capacity follows, hence agreement to 1e-5 and not to round-off."""
     a = simulate("reference", YEAR).to_frame(include_states=False)
-    b = simulate("default", YEAR).to_frame(include_states=False)
+    b = simulate("corrected", YEAR).to_frame(include_states=False)
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L"):
         np.testing.assert_allclose(b[col], a[col], rtol=1e-5)

@@ -52,8 +52,10 @@ def test_each_process_conserves_elements_or_crosses_the_boundary():
     from ckdmbd.model.configurations import model
 
     m = model("default")
-    boundary = {e.process for e in m.ledger if e.boundary is not None}
-    assert boundary == {"diet_calcium", "diet_phosphate", "urine_calcium", "urine_phosphate"}
+    boundary = {e.process: e.boundary for e in m.ledger if e.boundary is not None}
+    assert boundary == {"diet_calcium": "diet", "diet_phosphate": "diet", "urine_calcium": "urine",
+                        "urine_phosphate": "urine", "phosphate_binding": "faeces", "dialysate_phosphate": "dialysate",
+                        "dialysate_calcium": "dialysate"}
     booked = {e.process for e in m.ledger}  # internal mineral fluxes are booked too, for the clinician's ledger
     assert {"calcium_absorption", "phosphate_absorption", "bone_resorption", "bone_formation"} <= booked
     contents = {st.name: st.contains for st in m.states}
@@ -69,4 +71,4 @@ def test_fluxes_are_reported_with_the_parameters_in_force_at_each_time():
     result = simulate("default", 240.0, [Parathyroidectomy(120.0, 1.0)], output_interval_h=24.0)
     secretion = result.outputs()["pth_secretion"].to_numpy()
     assert secretion[0] > 300.0  # baseline 385 pmol/h
-    assert np.all(secretion[result.t_h >= 120.0] == 0.0)
+    assert np.all(secretion[result.t_h >= 120.0] < 1e-9)  # round-off of an emptied tissue state

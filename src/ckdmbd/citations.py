@@ -20,6 +20,51 @@ CITATIONS: dict[str, str] = {
         "Lemaire V, Tobin FL, Greller LD, Cho CR, Suva LJ. Modeling the interactions between osteoblast and "
         "osteoclast activities in bone remodeling. J Theor Biol 2004;229:293-309"
     ),
+    "ACOP2020FGF23": (
+        "Riggs MM, Ball K, Komatsu K, Yamada Y. FGF23/phosphate extension of OpenBoneMin (ACOP 2020 poster), "
+        "OpenBoneMin inst/community/fgf-phos"
+    ),
+    "Armas2013": (
+        "Armas LAG, Zena M, Lund R, Heaney RP. Calcium absorption response to calcitriol in black and white adults "
+        "with stage 3-4 CKD / haemodialysis. Clin J Am Soc Nephrol 2013;8:1003-1008 (PMID 23411428)"
+    ),
+    "Daugirdas2011PBE": (
+        "Daugirdas JT, Finn WF, Emmett M, Chertow GM. The phosphate binder equivalent dose. Semin Dial "
+        "2011;24:41-49"
+    ),
+    "Agar2011": (
+        "Agar BU, Akonur A, Lo YC, Cheung AK, Leypoldt JK. Kinetic model of phosphorus mobilization during and after "
+        "short and conventional hemodialysis. Clin J Am Soc Nephrol 2011;6:2854-2860"
+    ),
+    "Gotch2007": (
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDOQI guideline for dialysate calcium will result in an "
+        "increased incidence of calcium accumulation in hemodialysis patients. Kidney Int 2010;78:343-350; "
+        "and Gotch F et al., Blood Purif 2007 (calcium mass balance model)"
+    ),
+    "Gotch2010": (
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. Kidney Int 2010;78:343-350 (76 % of dialyzer calcium flux "
+        "from/to the rapidly miscible pool)"
+    ),
+    "Pirklbauer2021": (
+        "Pirklbauer M, Bushinsky DA, Kotanko P, Schappacher-Tilp G. Personalized prediction of short- and long-term "
+        "PTH changes in maintenance hemodialysis patients. Front Med 2021;8:704970"
+    ),
+    "SchappacherTilp2019": (
+        "Schappacher-Tilp G, Cherif A, Fuertinger DH, Bushinsky D, Kotanko P. A mathematical model of parathyroid "
+        "gland biology. Physiol Rep 2019;7:e14045"
+    ),
+    "BloodPurif2013HDF": (
+        "Phosphate kinetics in hemodiafiltration vs hemodialysis: dialyzer phosphate clearance HD 160 +- 14 mL/min. "
+        "Blood Purif 2013;35 Suppl 1:59 (PMID 23466381)"
+    ),
+    "KDIGO2017": (
+        "KDIGO 2017 Clinical Practice Guideline Update for the Diagnosis, Evaluation, Prevention, and Treatment of "
+        "CKD-MBD. Kidney Int Suppl 2017;7:1-59"
+    ),
+    "Elias2018": (
+        "Elias RM et al. Intradialytic phosphate kinetics: -47 +- 14 % at 1 h, -45 +- 11 % at 4 h (as cited in the "
+        "ckdmbd field notes; read the original before relying on the numbers)"
+    ),
 }
 
 

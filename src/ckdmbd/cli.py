@@ -7,20 +7,53 @@ names the problem and exit status 2, and leaves no output files behind.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="ckdmbd: a virtual patient for mineral metabolism in chronic kidney disease.")
+try:  # recent typer vendors click as typer._click (it has no public UsageError)
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import UsageError
 
 EXIT_BAD_INPUT = 2
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"ckdmbd: error: {message}", err=True)
+def _fail(message: str) -> NoReturn:
+    one_line = " ".join(str(message).split())
+    typer.echo(f"ckdmbd: error: {one_line}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, missing argument, option without its value) end like every other bad input:
+    one ``ckdmbd: error:`` line and exit status 2, not click's usage box."""
+
+    def make_context(self, *args, **kwargs):
+        with self._one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with self._one_line():
+            return super().invoke(ctx)
+
+    @staticmethod
+    @contextmanager
+    def _one_line():
+        try:
+            yield
+        except UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `ckdmbd`: show the help
+                raise
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail(f"{exc.format_message()}{hint}")
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
+                  help="ckdmbd: a virtual patient for mineral metabolism in chronic kidney disease.")
 
 
 @app.command()
@@ -32,30 +65,15 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
 ) -> None:
     """Simulate a scenario; write timeseries.csv, summary.json and overview.png; print a summary."""
-    from dataclasses import replace
-
     from ckdmbd.protocol import ProtocolError
-    from ckdmbd.scenario import ScenarioError, load_scenario, parse_quantity
+    from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
 
     try:
-        sc = load_scenario(scenario)
-        if duration is not None:
-            value = parse_quantity(duration, "h", "--duration", allow_negative=True)
-            if value <= 0:
-                raise ScenarioError(f"--duration: {duration!r} must be positive")
-            sc = replace(sc, duration_h=value)
-        if output_interval is not None:
-            value = parse_quantity(output_interval, "h", "--output-interval", allow_negative=True)
-            if value <= 0 or value > sc.duration_h:
-                raise ScenarioError(f"--output-interval: {output_interval!r} must be positive and at most the duration")
-            sc = replace(sc, output_interval_h=value)
-        if any(getattr(e, "time_h", getattr(e, "start_h", 0.0)) >= sc.duration_h for e in sc.events):
-            raise ScenarioError("--duration: the run would end before some of the scenario's events")
+        sc = with_overrides(load_scenario(scenario), duration, output_interval)
     except ScenarioError as exc:
         _fail(str(exc))
     out_dir = out if out is not None else Path("out") / sc.name
-    if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"--out: {str(out_dir)!r} exists and is not a folder")
+    _check_out_dir(out_dir)
 
     from ckdmbd.report import run_writers, write_outputs
     from ckdmbd.simulation import SimulationError, simulate
@@ -73,16 +91,28 @@ def run(
         _print_summary(sc, frame, result, written)
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """Fail before the simulation when the output folder can obviously not be created."""
+    if out_dir.exists() and not out_dir.is_dir():
+        _fail(f"--out: {str(out_dir)!r} exists and is not a folder")
+    for parent in out_dir.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                _fail(f"--out: {str(out_dir)!r} cannot be created: {str(parent)!r} is not a folder")
+            break
+
+
 def _simulate_with_progress(sc, simulate, quiet: bool):
     kwargs = dict(configuration=sc.configuration, duration_h=sc.duration_h, events=sc.events,
                   output_interval_h=sc.output_interval_h, parameters=sc.parameter_overrides)
     if quiet or sc.duration_h < 2 * 8766:
         return simulate(**kwargs)
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[years]}"),
                   TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(f"simulating {sc.name}", total=sc.duration_h, years="")
+        task = bar.add_task(f"simulating {escape(sc.name)}", total=sc.duration_h, years="")
 
         def report(done_h: float, total_h: float) -> None:
             bar.update(task, completed=done_h, years=f"{done_h / 8766:.1f} / {total_h / 8766:.1f} years")
@@ -92,12 +122,14 @@ def _simulate_with_progress(sc, simulate, quiet: bool):
 
 def _print_summary(sc, frame, result, written) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ckdmbd.report import HEADLINE
 
     console = Console()
-    table = Table(title=f"{sc.name} ({sc.configuration} configuration): {sc.description}")
+    # the name and description come from the scenario file: text, not rich markup
+    table = Table(title=escape(f"{sc.name} ({sc.configuration} configuration): {sc.description}"))
     for col in ("variable", "start", "end", "min", "max"):
         table.add_column(col, justify="left" if col == "variable" else "right")
     for col, label in {**HEADLINE, "gfr_mL_min": "GFR (mL/min)"}.items():
@@ -107,7 +139,8 @@ def _print_summary(sc, frame, result, written) -> None:
     mb = result.mass_balance().iloc[-1]
     console.print(f"mass balance: calcium imbalance {mb['calcium_imbalance_mmol']:.2e} mmol, "
                   f"phosphate {mb['phosphate_imbalance_mmol']:.2e} mmol; solver: {result.n_steps} steps")
-    console.print("wrote " + ", ".join(str(p) for p in written))
+    # paths whole (no wrapping inside a path) and verbatim (a "[1]" in a path is no markup)
+    console.print("wrote " + ", ".join(str(p) for p in written), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -49,7 +49,14 @@ class AddToState:
     amount: float
 
 
-Action = SetParameter | ScaleParameter | SetState | AddToState
+@dataclass(frozen=True)
+class ScaleState:
+    time_h: float
+    state: str
+    factor: float
+
+
+Action = SetParameter | ScaleParameter | SetState | AddToState | ScaleState
 
 
 def _require(condition: bool, message: str) -> None:
@@ -111,15 +118,49 @@ class GFRDecline:
 
 @dataclass(frozen=True)
 class Parathyroidectomy:
-    """Removal of ``fraction_removed`` of the parathyroid tissue present at ``time_h`` (1 = total)."""
+    """Removal of ``fraction_removed`` of the native parathyroid tissue at ``time_h`` (1 = total), optionally
+    with autotransplantation of ``autograft_mass`` (relative to normal total gland mass) into the forearm, which
+    starts secreting as it revascularises over weeks.
+
+    In the reference configuration (no tissue states) it scales ``gland_tissue_fraction``; an autograft needs the
+    default configuration.
+    """
 
     time_h: float
     fraction_removed: float = 1.0
+    autograft_mass: float = 0.0
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(0 < self.fraction_removed <= 1,
                  f"parathyroidectomy fraction_removed must be in (0, 1], got {self.fraction_removed}")
-        return [ScaleParameter(self.time_h, "gland_tissue_fraction", 1.0 - self.fraction_removed)]
+        _require(self.autograft_mass >= 0, f"autograft mass must be >= 0, got {self.autograft_mass}")
+        keep = 1.0 - self.fraction_removed
+        if "parathyroid_tissue_native" not in state_names:
+            _require(self.autograft_mass == 0, "an autograft needs the default configuration (parathyroid tissue)")
+            return [ScaleParameter(self.time_h, "gland_tissue_fraction", keep)]
+        actions: list[Action] = [
+            ScaleState(self.time_h, "parathyroid_tissue_native", keep),
+            ScaleParameter(self.time_h, "native_tissue_ref", keep),
+        ]
+        if self.autograft_mass > 0:
+            actions += [
+                SetState(self.time_h, "parathyroid_tissue_graft", self.autograft_mass),
+                SetParameter(self.time_h, "graft_tissue_ref", self.autograft_mass),
+                SetState(self.time_h, "graft_function", 0.0),
+            ]
+        return actions
+
+
+@dataclass(frozen=True)
+class GraftExcision:
+    """Surgical removal of the autografted parathyroid tissue at ``time_h``."""
+
+    time_h: float
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require("parathyroid_tissue_graft" in state_names, "graft excision needs the default configuration")
+        return [SetState(self.time_h, "parathyroid_tissue_graft", 0.0),
+                SetParameter(self.time_h, "graft_tissue_ref", 0.0)]
 
 
 @dataclass(frozen=True)
@@ -134,4 +175,4 @@ class SetParameterEvent:
         return [SetParameter(self.time_h, self.name, self.value)]
 
 
-Event = TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParameterEvent
+Event = TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | GraftExcision | SetParameterEvent

@@ -91,28 +91,44 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path) -> None:
     for ax in axes[1]:
         ax.set_xlabel("time (years)" if years else "time (days)")
     axes[0, 0].legend(loc="best", fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, parse_math=False)  # a '$' in a scenario's description is text, not mathtext
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def write_outputs(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
-    """Run every writer into a temporary folder, then move the finished files into ``out_dir`` together."""
+    """Run every writer into a temporary folder, then move the finished files into ``out_dir`` together.
+
+    When a writer fails nothing is left behind: neither the temporary folder nor any folder created on the way
+    to ``out_dir``."""
     out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    target = out_dir.resolve()
+    created = [d for d in (target, *target.parents) if not d.exists()]  # deepest first
+    target.parent.mkdir(parents=True, exist_ok=True)
+    finished = False
     try:
-        for name, write in writers.items():
-            write(tmp / name)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        done = []
-        for name in writers:
-            os.replace(tmp / name, out_dir / name)
-            done.append(out_dir / name)
-        return done
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for name, write in writers.items():
+                write(tmp / name)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            done = []
+            for name in writers:
+                os.replace(tmp / name, out_dir / name)
+                done.append(out_dir / name)
+            finished = True
+            return done
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not finished:
+            for d in created:  # deepest first; stop at the first that is not empty
+                try:
+                    d.rmdir()
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    break
 
 
 def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict[str, Callable[[Path], None]]:

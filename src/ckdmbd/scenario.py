@@ -41,6 +41,7 @@ from ckdmbd import units
 from ckdmbd.protocol import Event, GFRDecline, Parathyroidectomy, ProtocolError, SetGFR, TeriparatideDoses
 
 BUILTIN_PACKAGE = "ckdmbd.scenarios"
+MAX_FILE_BYTES = 1_000_000
 
 
 class ScenarioError(ValueError):
@@ -71,7 +72,7 @@ def _registry():
 # (never finishes) or "1/0 h" are rejected instead of misread.
 _QUANTITY = re.compile(
     r"\s*(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"\s*(?P<unit>[^\W\d]+(?:[ \t]*[/*·]?[ \t]*[^\W\d]+)*)?\s*"
+    r"[ \t]*(?P<unit>[^\W\d]+(?:[ \t]*[/*·]?[ \t]*[^\W\d]+)*)?\s*"
 )
 
 
@@ -104,28 +105,39 @@ def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: 
     return magnitude
 
 
-def _fields(table: dict, where: str, required: set[str], optional: set[str]) -> None:
+MAX_OUTPUT_ROWS = 1_000_000  # rows of timeseries.csv; more is a typo in the duration or the output interval
+MAX_DOSES = 100_000  # doses in one teriparatide event (a daily dose for 270 years)
+
+
+def _fields(table: Any, where: str, required: set[str], optional: set[str]) -> None:
+    """``table`` must be a table with all of ``required`` and nothing outside ``required | optional``.
+    ``where`` is the table's dotted path ("" for the top level of the file)."""
     if not isinstance(table, dict):
-        raise ScenarioError(f"{where}: expected a table, got {table!r}")
+        raise ScenarioError(f"{where}: expected a table ([{where}]), got a {type(table).__name__} ({table!r:.60})")
+    path = (lambda key: f"{where}.{key}") if where else str
     missing = sorted(required - table.keys())
     if missing:
-        raise ScenarioError(f"{where}: missing field {missing[0]!r}")
+        raise ScenarioError(f"{path(missing[0])}: missing; this field is required")
     unknown = sorted(table.keys() - required - optional)
     if unknown:
         allowed = ", ".join(sorted(required | optional))
-        raise ScenarioError(f"{where}: unknown field {unknown[0]!r} (allowed: {allowed})")
+        raise ScenarioError(f"{path(unknown[0])}: unknown field (allowed {'in ' + where if where else 'tables'}: "
+                            f"{allowed})")
 
 
-def _event(raw: dict, where: str) -> Event:
-    if not isinstance(raw, dict) or "type" not in raw:
-        raise ScenarioError(f"{where}: each event needs a 'type'")
+def _event(raw: Any, where: str) -> Event:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: expected a table ([[events]]), got a {type(raw).__name__} ({raw!r:.60})")
+    if "type" not in raw:
+        raise ScenarioError(f"{where}.type: missing; each event needs a type "
+                            f"(teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
     kind = raw["type"]
     time = lambda: parse_quantity(raw["time"], "h", f"{where}.time")  # noqa: E731
     if kind == "teriparatide":
         _fields(raw, where, {"type", "time", "dose"}, {"interval", "count"})
         count = raw.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ScenarioError(f"{where}.count: {count!r} must be a whole number >= 1")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_DOSES:
+            raise ScenarioError(f"{where}.count: {count!r} must be a whole number from 1 to {MAX_DOSES}")
         dose = parse_quantity(raw["dose"], "ug", f"{where}.dose")
         if dose <= 0:
             raise ScenarioError(f"{where}.dose: {raw['dose']!r} must be positive")
@@ -141,8 +153,10 @@ def _event(raw: dict, where: str) -> Event:
         start = parse_quantity(raw["from"], "mL/min", f"{where}.from")
         end = parse_quantity(raw["to"], "mL/min", f"{where}.to")
         over = parse_quantity(raw["over"], "h", f"{where}.over")
-        if start <= 0 or end <= 0 or end > start:
-            raise ScenarioError(f"{where}: GFR decline needs 0 < to <= from, got from {raw['from']!r} to {raw['to']!r}")
+        if start <= 0:
+            raise ScenarioError(f"{where}.from: {raw['from']!r} must be positive")
+        if end <= 0 or end > start:
+            raise ScenarioError(f"{where}.to: {raw['to']!r} must be positive and at most from ({raw['from']!r})")
         if over <= 0:
             raise ScenarioError(f"{where}.over: {raw['over']!r} must be positive")
         return GFRDecline(time(), start, end, over)
@@ -156,6 +170,31 @@ def _event(raw: dict, where: str) -> Event:
         f"{where}.type: unknown event type {kind!r} (expected teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
 
 
+def _event_start_h(ev: Event) -> float:
+    return getattr(ev, "time_h", getattr(ev, "start_h", 0.0))
+
+
+def _event_last_h(ev: Event) -> float:
+    """When the last action of ``ev`` that must fall inside the run happens (a GFR decline may outlast the run:
+    the end of the decline is then simply not reached)."""
+    if isinstance(ev, TeriparatideDoses):
+        return ev.start_h + (ev.count - 1) * ev.interval_h
+    if isinstance(ev, GFRDecline):
+        return ev.start_h
+    return max((a.time_h for a in ev.actions()), default=_event_start_h(ev))
+
+
+def _hours(h: float) -> str:
+    return f"{h:.6g} h" if h < 48 else f"{h / units.HOURS_PER_DAY:.6g} days"
+
+
+def _check_output_rows(duration_h: float, interval_h: float, where: str, value: Any) -> None:
+    rows = duration_h / interval_h + 1
+    if rows > MAX_OUTPUT_ROWS:
+        raise ScenarioError(f"{where}: {value!r} gives {rows:.3g} output rows over {_hours(duration_h)} "
+                            f"(at most {MAX_OUTPUT_ROWS}); choose a longer output interval")
+
+
 _PATIENT_FIELDS = {
     # field -> (parameter, unit in the file, conversion to model units)
     "gfr": ("GFR_0", "mL/min", units.gfr_l_per_h),
@@ -163,6 +202,7 @@ _PATIENT_FIELDS = {
     "diet_phosphorus": ("OralPhos", "mg/day",
                         lambda mg_day: mg_day / units.PHOSPHORUS_G_PER_MOL / units.HOURS_PER_DAY),
 }
+_NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
 def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
@@ -171,22 +211,31 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not a valid TOML file ({exc})") from None
-    _fields(doc, "scenario file", {"scenario"}, {"patient", "events"})
+    _fields(doc, "", {"scenario"}, {"patient", "events"})
     head = doc["scenario"]
     _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval"})
     name = head["name"]
     if not isinstance(name, str) or not name.strip():
         raise ScenarioError(f"scenario.name: {name!r} must be a non-empty text")
+    if _NAME_FORBIDDEN.search(name) or name.strip().startswith("."):
+        raise ScenarioError(f"scenario.name: {name!r} must not start with '.' or contain '/', '\\' or control "
+                            f"characters (it names the default output folder)")
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"scenario.description: {description!r} must be a text")
     configuration = head.get("configuration", "default")
     if configuration not in ("default", "reference"):
         raise ScenarioError(f"scenario.configuration: {configuration!r} must be 'default' or 'reference'")
     duration = parse_quantity(head["duration"], "h", "scenario.duration")
     if duration <= 0:
         raise ScenarioError(f"scenario.duration: {head['duration']!r} must be positive")
-    interval = parse_quantity(head.get("output_interval", "1 day"), "h", "scenario.output_interval")
+    interval_text = head.get("output_interval", "1 day")
+    interval = parse_quantity(interval_text, "h", "scenario.output_interval")
     if interval <= 0 or interval > duration:
         raise ScenarioError(
-            f"scenario.output_interval: {head.get('output_interval')!r} must be positive and at most the duration")
+            f"scenario.output_interval: {interval_text!r} must be positive and at most the duration "
+            f"({head['duration']!r})")
+    _check_output_rows(duration, interval, "scenario.output_interval", interval_text)
     overrides: dict[str, float] = {}
     patient = doc.get("patient", {})
     _fields(patient, "patient", set(), set(_PATIENT_FIELDS))
@@ -195,28 +244,63 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
     raw_events = doc.get("events", [])
     if not isinstance(raw_events, list):
-        raise ScenarioError("events: expected an array of tables ([[events]])")
+        raise ScenarioError("events: expected an array of tables ([[events]]), "
+                            f"got a {type(raw_events).__name__}")
     events = []
     previous = -math.inf
     for k, raw in enumerate(raw_events):
         where = f"events[{k}]"
         ev = _event(raw, where)
-        start = getattr(ev, "time_h", getattr(ev, "start_h", 0.0))
+        start = _event_start_h(ev)
         if start < previous:
-            raise ScenarioError(f"{where}.time: {raw.get('time')!r} is earlier than the event before it")
+            raise ScenarioError(f"{where}.time: {raw['time']!r} is earlier than the event before it "
+                                f"(events must be in time order)")
         if start >= duration:
-            raise ScenarioError(f"{where}.time: {raw.get('time')!r} is at or after the end of the run "
+            raise ScenarioError(f"{where}.time: {raw['time']!r} is at or after the end of the run "
                                 f"({head['duration']!r})")
         try:
-            late = [a.time_h for a in ev.actions() if a.time_h > duration]
+            last = _event_last_h(ev)
         except ProtocolError as exc:
             raise ScenarioError(f"{where}: {exc}") from None
-        if late and not isinstance(ev, GFRDecline):
-            raise ScenarioError(f"{where}: the event runs past the end of the run ({head['duration']!r})")
+        if last >= duration:
+            raise ScenarioError(f"{where}: the event runs until {_hours(last)}, at or after the end of the run "
+                                f"({head['duration']!r})")
         previous = start
         events.append(ev)
-    return Scenario(name.strip(), str(head.get("description", "")), configuration, duration, interval, overrides,
-                    tuple(events), source)
+    return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source)
+
+
+def with_overrides(sc: Scenario, duration: str | None = None, output_interval: str | None = None) -> Scenario:
+    """``sc`` with the duration and/or output interval given on the command line (``--duration``,
+    ``--output-interval``), checked as strictly as the file's own values: errors name the option."""
+    duration_h, interval_h = sc.duration_h, sc.output_interval_h
+    if duration is not None:
+        duration_h = parse_quantity(duration, "h", "--duration", allow_negative=True)
+        if duration_h <= 0:
+            raise ScenarioError(f"--duration: {duration!r} must be positive")
+    if output_interval is not None:
+        interval_h = parse_quantity(output_interval, "h", "--output-interval", allow_negative=True)
+        if interval_h <= 0:
+            raise ScenarioError(f"--output-interval: {output_interval!r} must be positive")
+        if interval_h > duration_h:
+            raise ScenarioError(f"--output-interval: {output_interval!r} is longer than the duration "
+                                f"({_hours(duration_h)})")
+        _check_output_rows(duration_h, interval_h, "--output-interval", output_interval)
+    elif duration is not None:
+        if interval_h > duration_h:
+            raise ScenarioError(f"--duration: {duration!r} is shorter than the scenario's output interval "
+                                f"({_hours(interval_h)}); give a shorter --output-interval as well")
+        _check_output_rows(duration_h, interval_h, "--duration", duration)
+    if duration is not None:
+        for k, ev in enumerate(sc.events):
+            start, last = _event_start_h(ev), _event_last_h(ev)
+            if start >= duration_h:
+                raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] starts "
+                                    f"(at {_hours(start)})")
+            if last >= duration_h:
+                raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] is over "
+                                    f"(it runs until {_hours(last)})")
+    return replace(sc, duration_h=duration_h, output_interval_h=interval_h)
 
 
 def builtin_names() -> list[str]:
@@ -233,8 +317,18 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not path.exists():
         raise ScenarioError(
             f"no built-in scenario or file named {text_name!r} (built-ins: {', '.join(builtin_names())})")
+    if path.is_dir():
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: it is a folder")
+    if not path.is_file():
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: not a regular file")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"cannot read scenario file {text_name!r}: larger than {MAX_FILE_BYTES} bytes, "
+                                f"too large for a scenario file")
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read scenario file {text_name!r}: {exc.__class__.__name__}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: not UTF-8 text (is it a TOML file?)") from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: {exc.strerror or exc.__class__.__name__}") \
+            from None
     return parse_scenario(text, str(path))

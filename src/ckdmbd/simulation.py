@@ -11,6 +11,7 @@ Solver failure is a value (``Result.status`` / ``Result.message``) for batch use
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,16 @@ from ckdmbd.model.composer import ELEMENTS, CompiledModel
 from ckdmbd.model.configurations import model as build_model
 from ckdmbd.model.configurations import parameters as builtin_parameters
 from ckdmbd.parameters import ParameterSet
-from ckdmbd.protocol import Action, AddToState, Event, ProtocolError, ScaleParameter, SetParameter, SetState
+from ckdmbd.protocol import (
+    Action,
+    AddToState,
+    Event,
+    ProtocolError,
+    ScaleParameter,
+    ScaleState,
+    SetParameter,
+    SetState,
+)
 from ckdmbd.solvers.rosenbrock import integrate_segment
 
 STATUS_MESSAGES = {
@@ -164,24 +174,32 @@ class Result:
         return format_citations(keys)
 
 
-def _action_list(events: Iterable[Event | Action]) -> list[Action]:
+def _action_list(events: Iterable[Event | Action], state_names: tuple[str, ...]) -> list[Action]:
+    """Expand events into primitive actions (events that depend on the model's structure see its states)."""
     actions: list[Action] = []
     for ev in events:
-        if isinstance(ev, SetParameter | ScaleParameter | SetState | AddToState):
+        if isinstance(ev, SetParameter | ScaleParameter | SetState | AddToState | ScaleState):
             actions.append(ev)
+        elif "state_names" in inspect.signature(ev.actions).parameters:
+            actions.extend(ev.actions(state_names))
         else:
             actions.extend(ev.actions())
-    return sorted(actions, key=lambda a: a.time_h)
+    return sorted(actions, key=lambda a: a.time_h)  # stable: same-time actions keep their order
 
 
 def _apply(action: Action, y: np.ndarray, base: dict[str, float], model: CompiledModel) -> bool:
     """Apply one action in place; returns True when parameters changed (derived values must be recomputed)."""
-    if isinstance(action, SetState | AddToState):
+    if isinstance(action, SetState | AddToState | ScaleState):
         try:
             i = model.state_index(action.state)
         except KeyError as exc:
             raise ProtocolError(f"event at t = {action.time_h} h targets {exc.args[0]}") from None
-        y[i] = action.value if isinstance(action, SetState) else y[i] + action.amount
+        if isinstance(action, SetState):
+            y[i] = action.value
+        elif isinstance(action, AddToState):
+            y[i] += action.amount
+        else:
+            y[i] *= action.factor
         return False
     if action.name not in base:
         raise ProtocolError(f"event at t = {action.time_h} h sets unknown parameter {action.name!r}")
@@ -254,7 +272,7 @@ def simulate(
     if y.shape != (model.n_states,):
         raise ValueError(f"initial state has shape {y.shape}, the model has {model.n_states} states")
 
-    actions = _action_list(events)
+    actions = _action_list(events, model.state_names)
     if actions and actions[0].time_h < 0:
         raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run")
     actions = [a for a in actions if a.time_h < duration_h]  # after the end they cannot act (a decline's stop)

@@ -2,9 +2,12 @@
 
 - ``reference``: BIOMD0000000613 exactly as encoded, defects included, so that it can be verified against
   libRoadRunner running the SBML.
-- ``default``: the same physiology with the documented defects corrected (see each submodel's docstring):
+- ``corrected``: the same physiology with the documented defects corrected (see each submodel's docstring):
   calcitriol-responsive gland capacity, a phosphate effect on 1-alpha-hydroxylase that cannot turn negative, no
   division by zero as PTH -> 0, and renal calcium handling that stays physical as GFR -> 0.
+- ``default``: ``corrected`` extended for kidney failure: FGF23, parathyroid tissue (native glands and a forearm
+  autograft), calcitriol-dependent absorption, phosphate binders, the rapidly miscible calcium pool,
+  PTH/FGF23-regulated phosphaturia, the Agar 2011 phosphate mobilisation clearance, and haemodialysis.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 from functools import cache
 
 from ckdmbd.model.composer import CompiledModel, compose
-from ckdmbd.parameters import ParameterSet, default_parameters, peterson_riggs_2010
+from ckdmbd.parameters import ParameterSet, corrected_parameters, default_parameters, peterson_riggs_2010
 from ckdmbd.physiology import (
     bone_cells,
     bone_mineral,
     calcitriol,
+    calcium_buffer,
+    dialysis,
     extracellular,
+    fgf23,
     gut,
     kidney,
     osteoblast_signalling,
@@ -27,23 +33,53 @@ from ckdmbd.physiology import (
     teriparatide,
 )
 
-CONFIGURATIONS = ("default", "reference")
+CONFIGURATIONS = ("default", "corrected", "reference")
 
 
 def submodels(configuration: str) -> tuple:
-    ref = configuration == "reference"
+    if configuration == "reference":
+        return (
+            extracellular.REFERENCE,
+            parathyroid.REFERENCE,
+            teriparatide.SUBMODEL,
+            calcitriol.REFERENCE,
+            gut.SUBMODEL,
+            kidney.REFERENCE,
+            phosphate_pools.SUBMODEL,
+            osteoblast_signalling.SUBMODEL,
+            bone_cells.SUBMODEL,
+            bone_mineral.SUBMODEL,
+            rankl_opg.REFERENCE,
+        )
+    if configuration == "corrected":
+        return (
+            extracellular.CORRECTED,
+            parathyroid.CORRECTED,
+            teriparatide.SUBMODEL,
+            calcitriol.CORRECTED,
+            gut.SUBMODEL,
+            kidney.CORRECTED,
+            phosphate_pools.SUBMODEL,
+            osteoblast_signalling.SUBMODEL,
+            bone_cells.SUBMODEL,
+            bone_mineral.SUBMODEL,
+            rankl_opg.CORRECTED,
+        )
     return (
-        extracellular.REFERENCE if ref else extracellular.DEFAULT,
-        parathyroid.REFERENCE if ref else parathyroid.DEFAULT,
+        extracellular.DEFAULT,
+        parathyroid.DEFAULT,
         teriparatide.SUBMODEL,
-        calcitriol.REFERENCE if ref else calcitriol.DEFAULT,
-        gut.SUBMODEL,
-        kidney.REFERENCE if ref else kidney.DEFAULT,
+        fgf23.SUBMODEL,
+        calcitriol.DEFAULT,
+        gut.DEFAULT,
+        kidney.DEFAULT,
+        dialysis.SUBMODEL,
+        calcium_buffer.SUBMODEL,
         phosphate_pools.SUBMODEL,
         osteoblast_signalling.SUBMODEL,
         bone_cells.SUBMODEL,
         bone_mineral.SUBMODEL,
-        rankl_opg.REFERENCE if ref else rankl_opg.DEFAULT,
+        rankl_opg.DEFAULT,
     )
 
 
@@ -51,7 +87,9 @@ def submodels(configuration: str) -> tuple:
 def parameters(configuration: str) -> ParameterSet:
     """The built-in parameter set of a configuration (immutable; loaded once per process)."""
     _check(configuration)
-    return peterson_riggs_2010() if configuration == "reference" else default_parameters()
+    if configuration == "reference":
+        return peterson_riggs_2010()
+    return corrected_parameters() if configuration == "corrected" else default_parameters()
 
 
 @cache

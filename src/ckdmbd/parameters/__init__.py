@@ -14,7 +14,7 @@ from importlib import resources
 
 from ckdmbd.citations import CITATIONS
 
-KINDS = ("published", "fitted", "assumed", "convention", "derived")
+KINDS = ("published", "measured", "fitted", "assumed", "convention", "derived")
 
 
 class ParameterError(ValueError):
@@ -64,19 +64,26 @@ class ParameterSet(Mapping[str, float]):
             raise ParameterError(f"parameters defined twice: {', '.join(sorted(clash))}")
         return ParameterSet({**self._records, **other._records})
 
+    def overridden(self, other: ParameterSet) -> ParameterSet:
+        """A copy in which ``other``'s records (value, unit, source...) replace existing ones."""
+        unknown = set(other._records) - set(self._records)
+        if unknown:
+            raise ParameterError(f"overrides of unknown parameters: {', '.join(sorted(unknown))}")
+        return ParameterSet({**self._records, **other._records})
+
     @property
     def sources(self) -> set[str]:
         return {r.source for r in self._records.values()}
 
 
-def _parse(text: str, origin: str) -> ParameterSet:
+def _parse(text: str, origin: str, table_name: str = "parameters") -> ParameterSet:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{origin}: not valid TOML ({exc})") from None
-    table = data.get("parameters")
+    table = data.get(table_name, {} if table_name == "overrides" else None)
     if not isinstance(table, dict):
-        raise ParameterError(f"{origin}: missing [parameters] table")
+        raise ParameterError(f"{origin}: missing [{table_name}] table")
     records = {}
     for name, entry in table.items():
         where = f"{origin}: parameter {name!r}"
@@ -99,10 +106,10 @@ def _parse(text: str, origin: str) -> ParameterSet:
     return ParameterSet(records)
 
 
-def load_builtin(filename: str) -> ParameterSet:
-    """Load a parameter file shipped inside the package."""
+def load_builtin(filename: str, table_name: str = "parameters") -> ParameterSet:
+    """Load a parameter file shipped inside the package (its ``[parameters]`` or ``[overrides]`` table)."""
     text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
-    return _parse(text, filename)
+    return _parse(text, filename, table_name)
 
 
 def peterson_riggs_2010() -> ParameterSet:
@@ -110,6 +117,13 @@ def peterson_riggs_2010() -> ParameterSet:
     return load_builtin("peterson_riggs_2010.toml")
 
 
-def default_parameters() -> ParameterSet:
-    """Peterson & Riggs 2010 plus the parameters of the corrections (the ``default`` configuration)."""
+def corrected_parameters() -> ParameterSet:
+    """Peterson & Riggs 2010 plus the parameters of the corrections (the ``corrected`` configuration)."""
     return peterson_riggs_2010().merged(load_builtin("corrections.toml"))
+
+
+def default_parameters() -> ParameterSet:
+    """Peterson & Riggs 2010, the corrections' parameters and the kidney-failure extensions, with the
+    extensions' overrides of PR values (the ``default`` configuration)."""
+    merged = corrected_parameters().merged(load_builtin("kidney_failure.toml"))
+    return merged.overridden(load_builtin("kidney_failure.toml", "overrides"))

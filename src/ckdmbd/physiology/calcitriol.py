@@ -10,6 +10,8 @@ cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition i
 re-derived (1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise
 the same (within 0.02, i.e. 2 % of baseline hydroxylase production, up to 1.6 mM) and tends to 0, never below.
 
+Extension (default configuration): FGF23 suppresses the hydroxylase, production x (FGF23 / FGF23_0)^-0.3.
+
 The PTH stimulation PTH^0.111 of BIOMD0000000613 has an infinite slope at PTH = 0: after total
 parathyroidectomy PTH decays towards 0 and round-off of 1e-9 pM swings hydroxylase production by 10 %, so the
 solver chatters. The corrected configuration reads PTH through a C1 floor (identity above
@@ -88,8 +90,22 @@ def calcitriol_synthesis(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65
                   T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def calcitriol_synthesis_with_fgf23(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69,
+                                    AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected,
+                                    PhosEffGam, pth_hydroxylase_floor_pM, fgf23_effect, fgf23_hydroxylase_gamma):
+    """Corrected synthesis, with FGF23 suppressing the hydroxylase (default configuration)."""
+    production, decay, synthesis, elimination, effect = calcitriol_synthesis(
+        pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam,
+        phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam, pth_hydroxylase_floor_pM)
+    suppression = ppow(fgf23_effect, -fgf23_hydroxylase_gamma)
+    return production * suppression, decay, synthesis, elimination, effect * suppression
+
+
 _DERIVED = ("T66", "PhosEffMax", "PhosEff50_corrected")
 REFERENCE = Submodel("calcitriol", __doc__, calcitriol_synthesis_reference, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010",), derive_reference, _DERIVED)
-DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
-                   ("PetersonRiggs2010",), derive_default, _DERIVED)
+CORRECTED = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
+                     ("PetersonRiggs2010",), derive_default, _DERIVED)
+DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, OUTPUTS, STATES, PROCESSES,
+                   ("PetersonRiggs2010", "ACOP2020FGF23"), derive_default, _DERIVED)

@@ -7,6 +7,16 @@ passes to the faeces without entering the model.
 Phosphate: dietary phosphate ``OralPhos`` enters a gut pool at a fixed fraction F12 (0.7) and is absorbed at
 first order (T52).
 The dietary inputs cross the body boundary ("diet") and are booked in the mass ledger.
+
+Extensions in the default configuration (``absorption_extended``), needed once calcitriol is low (kidney failure):
+- phosphate: the absorbable fraction is calcitriol-dependent, F12 = F12_passive + (F12 - F12_passive) x E, with E
+  = 1 at baseline calcitriol and 0 without it (active NaPi-2b transport is calcitriol-induced; paracellular
+  absorption is not). F12_passive is calibrated (see the parameter) to the phosphate balance of anuric
+  haemodialysis patients.
+- calcium: a passive, calcitriol-independent absorbable fraction floors F11 (PR's F11 tends to 0 without
+  calcitriol, but haemodialysis patients absorb a median 12 % of a calcium load; Armas 2013).
+- phosphate binders bind gut phosphate in proportion to the binder dose (phosphate-binder-equivalent grams per day
+  x adherence); bound phosphate leaves in the faeces (boundary "faeces").
 """
 
 import numba
@@ -55,3 +65,34 @@ def absorption(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosp
 
 
 SUBMODEL = Submodel("gut", __doc__, absorption, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",), derive, ("T29",))
+
+EXTENDED_OUTPUTS = (*OUTPUTS, "phosphate_bound_by_binder")
+EXTENDED_PROCESSES = (
+    *PROCESSES,
+    Process("phosphate_binding", "phosphate_bound_by_binder", {"gut_phosphate": -1.0},
+            "binder-bound phosphate to faeces, mmol/h", "faeces"),
+)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def absorption_extended(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos,
+                        F12, T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0, calcitriol_baseline_pM,
+                        phosphate_passive_fraction, calcium_passive_fraction, binder_pbe_g_per_day,
+                        binder_adherence, binder_binding_rate_per_g):
+    (diet_ca, J40, cap_gain, cap_loss, _diet_p, J53) = absorption(
+        calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos, F12, T28, T29,
+        T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0)
+    if diet_ca < OralCa * calcium_passive_fraction:
+        diet_ca = OralCa * calcium_passive_fraction
+    c8 = ppow(calcitriol_pM, CaPOgam)
+    c80 = calcitriol_baseline_pM**CaPOgam
+    active = (c8 / (T35**CaPOgam + c8)) / (c80 / (T35**CaPOgam + c80))  # 1 at baseline, 0 without calcitriol
+    fraction = phosphate_passive_fraction + (F12 - phosphate_passive_fraction) * active
+    if fraction > 1.0:
+        fraction = 1.0
+    bound = binder_binding_rate_per_g * binder_pbe_g_per_day * binder_adherence * gut_phosphate
+    return diet_ca, J40, cap_gain, cap_loss, OralPhos * fraction, J53, bound
+
+
+DEFAULT = Submodel("gut", __doc__, absorption_extended, EXTENDED_OUTPUTS, STATES, EXTENDED_PROCESSES,
+                   ("PetersonRiggs2010", "Armas2013", "Daugirdas2011PBE"), derive, ("T29",))

@@ -12,6 +12,13 @@ Defect of the BIOMD0000000613 encoding (``gland_reference``): the EC50 of the ca
 computed from the *current* calcitriol, which makes the effect identically 1, so PTmax never moves and
 calcitriol deficiency cannot cause hyperplasia. OpenBoneMin fixed it (inst/OpenBoneMin.cpp, "Fixed baseline
 Ctriol / Ctriol50 bug", 2015) by computing the EC50 from the baseline calcitriol; ``gland`` does the same.
+
+The default configuration (``gland_tissue``) goes further and makes the gland tissue: PTH is secreted by every
+functioning tissue (native glands; a forearm autograft once revascularised, t1/2 about 10 days), each tissue's
+mass grows (hyperplasia) or regresses towards a target G x reference mass with Peterson-Riggs' capacity kinetics,
+and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
+calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
+leave the other.
 """
 
 import math
@@ -95,7 +102,62 @@ def gland(ca_mM, calcitriol_pM, plasma_pth, gland_pool, gland_capacity, gland_ti
     return secretion, fill, empty, PTout * effect, PTout * gland_capacity, clearance
 
 
+TISSUE_STATES = (
+    STATES[0],
+    STATES[1],
+    State("parathyroid_tissue_native", "1", "native parathyroid gland mass, relative to normal glands",
+          from_parameter("native_tissue_ref"), {}, ""),
+    State("parathyroid_tissue_graft", "1", "autografted parathyroid tissue mass (forearm), relative to normal glands",
+          from_parameter("graft_tissue_ref"), {}, ""),
+    State("graft_function", "1", "revascularisation of the autograft (0 just implanted, 1 fully secreting)",
+          from_parameter("graft_function_0"), {}, ""),
+)
+TISSUE_OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "pth_clearance", "native_growth",
+                  "native_regression", "graft_growth", "graft_regression", "graft_revascularisation",
+                  "gland_growth_drive")
+TISSUE_PROCESSES = (
+    *PROCESSES[:4],
+    Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "PTout*G*M"),
+    Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0}, "PTout*M^2/M_ref"),
+    Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "PTout*G*M"),
+    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "PTout*M^2/M_ref"),
+    Process("graft_revascularisation", "graft_revascularisation", {"graft_function": 1.0}, "k_v*(1 - v)"),
+)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _tissue_turnover(mass, reference_mass, drive, PTout):
+    """Hyperplasia as logistic growth towards drive x reference mass: dM/dt = PTout M (G - M / M_ref).
+    Near M = M_ref it is Peterson-Riggs' PTmax relaxation (same rate constant, t1/2 180 days, same target);
+    proportional to M because new tissue comes from dividing cells, so a small remnant regrows slowly."""
+    if reference_mass <= 0.0:
+        return 0.0, PTout * mass
+    return PTout * drive * mass, PTout * mass * mass / reference_mass
+
+
+@numba.njit(cache=True, error_model="numpy")
+def gland_tissue(ca_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool, parathyroid_tissue_native,
+                 parathyroid_tissue_graft, graft_function, native_tissue_ref, graft_tissue_ref,
+                 graft_revascularisation_rate, T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam,
+                 calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam, PTout,
+                 Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma):
+    """Default configuration: secretion from every functioning tissue; each tissue grows or regresses."""
+    functioning = parathyroid_tissue_native + graft_function * parathyroid_tissue_graft
+    secretion, fill, empty, clearance = _secretion_and_pool(
+        ca_mM, calcitriol_pM, plasma_pth, gland_pool, functioning, 1.0,
+        T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
+    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
+    drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
+             * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
+    n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, PTout)
+    g_in, g_out = _tissue_turnover(parathyroid_tissue_graft, graft_tissue_ref, drive, PTout)
+    return (secretion, fill, empty, clearance, n_in, n_out, g_in, g_out,
+            graft_revascularisation_rate * (1.0 - graft_function), drive)
+
+
 REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                      derive_secretion, ("T60",))
-DEFAULT = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010", "OpenBoneMin"),
-                   derive_default, ("T60", "Ctriol50"))
+CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
+                     ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"))
+DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
+                   ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019"), derive_default, ("T60", "Ctriol50"))

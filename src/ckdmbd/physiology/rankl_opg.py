@@ -90,5 +90,5 @@ def cytokines(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_
 _DERIVED = ("kinRNK", "kinLbase", "PTH50", "pObase")
 REFERENCE = Submodel("rankl_opg", __doc__, cytokines_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                      derive, _DERIVED)
-DEFAULT = Submodel("rankl_opg", __doc__, cytokines, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
+CORRECTED = DEFAULT = Submodel("rankl_opg", __doc__, cytokines, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                    derive, _DERIVED)

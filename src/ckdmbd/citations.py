@@ -61,6 +61,10 @@ CITATIONS: dict[str, str] = {
         "KDIGO 2017 Clinical Practice Guideline Update for the Diagnosis, Evaluation, Prevention, and Treatment of "
         "CKD-MBD. Kidney Int Suppl 2017;7:1-59"
     ),
+    "Madsen1996": (
+        "Madsen S, Rasmussen K, Ladefoged J, Schwarz P et al.: PTH-calcium set point in chronic renal failure "
+        "(calcium clamps during haemodialysis), set point 1.16 mmol/L ionised calcium (as cited in the field notes)"
+    ),
     "Elias2018": (
         "Elias RM et al. Intradialytic phosphate kinetics: -47 +- 14 % at 1 h, -45 +- 11 % at 4 h (as cited in the "
         "ckdmbd field notes; read the original before relying on the numbers)"

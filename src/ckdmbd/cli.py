@@ -76,10 +76,10 @@ def run(
     _check_out_dir(out_dir)
 
     from ckdmbd.report import run_writers, write_outputs
-    from ckdmbd.simulation import SimulationError, simulate
+    from ckdmbd.simulation import SimulationError
 
     try:
-        result = _simulate_with_progress(sc, simulate, quiet)
+        result = _simulate_with_progress(sc, quiet)
     except (SimulationError, ProtocolError) as exc:
         _fail(str(exc))
     frame = result.to_frame()
@@ -102,22 +102,26 @@ def _check_out_dir(out_dir: Path) -> None:
             break
 
 
-def _simulate_with_progress(sc, simulate, quiet: bool):
-    kwargs = dict(configuration=sc.configuration, duration_h=sc.duration_h, events=sc.events,
-                  output_interval_h=sc.output_interval_h, parameters=sc.parameter_overrides)
-    if quiet or sc.duration_h < 2 * 8766:
-        return simulate(**kwargs)
+def _simulate_with_progress(sc, quiet: bool):
+    """Run the scenario; a bar shows progress when the simulated span (history included) is 2 years or more."""
+    from ckdmbd.scenario import run_scenario
+    from ckdmbd.units import HOURS_PER_YEAR
+
+    total = sc.duration_h + sc.history_h
+    if quiet or total < 2 * HOURS_PER_YEAR:
+        return run_scenario(sc)
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[years]}"),
                   TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(f"simulating {escape(sc.name)}", total=sc.duration_h, years="")
+        task = bar.add_task(f"simulating {escape(sc.name)}", total=total, years="")
 
         def report(done_h: float, total_h: float) -> None:
-            bar.update(task, completed=done_h, years=f"{done_h / 8766:.1f} / {total_h / 8766:.1f} years")
+            bar.update(task, completed=done_h,
+                       years=f"{done_h / HOURS_PER_YEAR:.1f} / {total_h / HOURS_PER_YEAR:.1f} years")
 
-        return simulate(**kwargs, progress=report, progress_chunk_h=sc.duration_h / 50)
+        return run_scenario(sc, progress=report)
 
 
 def _print_summary(sc, frame, result, written) -> None:
@@ -125,7 +129,8 @@ def _print_summary(sc, frame, result, written) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ckdmbd.report import HEADLINE
+    from ckdmbd.report import HEADLINE, predialysis_summary
+    from ckdmbd.sessions import session_table
 
     console = Console()
     # the name and description come from the scenario file: text, not rich markup
@@ -136,6 +141,19 @@ def _print_summary(sc, frame, result, written) -> None:
         s = frame[col]
         table.add_row(label, *(f"{v:.4g}" for v in (s.iloc[0], s.iloc[-1], s.min(), s.max())))
     console.print(table)
+    sessions = session_table(frame, sc.events)
+    if len(sessions):
+        pre = predialysis_summary(sessions)
+        rows = Table(title=f"pre-dialysis values, as a clinic sees them ({pre['sessions']} sessions)")
+        for col in ("variable", "last 4 weeks", "whole run"):
+            rows.add_column(col, justify="left" if col == "variable" else "right")
+        for name, values in pre["predialysis"].items():
+            rows.add_row(name, f"{values['last_4_weeks']:.4g}", f"{values['whole_run']:.4g}")
+        console.print(rows)
+        m = pre["mean_session"]
+        console.print(f"mean session: phosphate reduction {m['phosphate_reduction']:.0%}, "
+                      f"{m.get('phosphate_removed_mmol', float('nan')):.1f} mmol phosphate removed, "
+                      f"{m.get('calcium_gained_mmol', float('nan')):+.1f} mmol calcium from the dialysate")
     mb = result.mass_balance().iloc[-1]
     console.print(f"mass balance: calcium imbalance {mb['calcium_imbalance_mmol']:.2e} mmol, "
                   f"phosphate {mb['phosphate_imbalance_mmol']:.2e} mmol; solver: {result.n_steps} steps")

@@ -175,4 +175,102 @@ class SetParameterEvent:
         return [SetParameter(self.time_h, self.name, self.value)]
 
 
-Event = TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | GraftExcision | SetParameterEvent
+@dataclass(frozen=True)
+class Hemodialysis:
+    """In-centre haemodialysis from ``start_h`` until ``end_h``: sessions of ``session_h`` hours on the given
+    weekdays (0 = Monday; the run's t = 0 is a Monday at midnight) starting at ``start_hour`` o'clock.
+
+    Optional prescription changes take effect at ``start_h``: dialyzer phosphate clearance (mL/min) and dialysate
+    calcium (mmol/L). A later ``Hemodialysis`` event with another schedule replaces the earlier one from its start
+    (schedules must not overlap in time).
+    """
+
+    start_h: float
+    end_h: float
+    weekdays: tuple[int, ...] = (0, 2, 4)
+    session_h: float = 4.0
+    start_hour: float = 8.0
+    phosphate_clearance_ml_min: float | None = None
+    dialysate_calcium_mM: float | None = None
+
+    def sessions(self) -> list[tuple[float, float]]:
+        """(start, end) of every session, in hours."""
+        _require(self.end_h > self.start_h, f"dialysis schedule must end after it starts ({self.start_h} h)")
+        _require(0 < self.session_h < 24, f"session duration must be in (0, 24) h, got {self.session_h}")
+        _require(self.start_hour >= 0 and self.start_hour + self.session_h <= 24,
+                 f"sessions must start and end within a day, got start {self.start_hour} h")
+        _require(len(self.weekdays) > 0 and all(d in range(7) for d in self.weekdays),
+                 f"weekdays must be numbers 0 (Monday) to 6, got {self.weekdays}")
+        first_day = math.floor(self.start_h / HOURS_PER_DAY)
+        out = []
+        day = first_day
+        while day * HOURS_PER_DAY < self.end_h:
+            begin = day * HOURS_PER_DAY + self.start_hour
+            if day % 7 in self.weekdays and begin >= self.start_h and begin + self.session_h <= self.end_h:
+                out.append((begin, begin + self.session_h))
+            day += 1
+        return out
+
+    def actions(self) -> list[Action]:
+        actions: list[Action] = []
+        if self.phosphate_clearance_ml_min is not None:
+            _require(self.phosphate_clearance_ml_min > 0,
+                     f"dialyzer phosphate clearance must be positive, got {self.phosphate_clearance_ml_min} mL/min")
+            actions.append(SetParameter(self.start_h, "dialyzer_phosphate_clearance",
+                                        self.phosphate_clearance_ml_min * 60.0 / 1000.0))
+        if self.dialysate_calcium_mM is not None:
+            _require(0.5 <= self.dialysate_calcium_mM <= 2.5,
+                     f"dialysate calcium must be 0.5-2.5 mmol/L, got {self.dialysate_calcium_mM}")
+            actions.append(SetParameter(self.start_h, "dialysate_calcium_mM", self.dialysate_calcium_mM))
+        for begin, end in self.sessions():
+            actions += [SetParameter(begin, "dialysis_on", 1.0), SetParameter(end, "dialysis_on", 0.0)]
+        return actions
+
+
+@dataclass(frozen=True)
+class PhosphateBinder:
+    """From ``time_h`` on, a phosphate binder at ``pbe_g_per_day`` phosphate-binder-equivalent grams per day,
+    taken with ``adherence`` (fraction of doses, 0-1)."""
+
+    time_h: float
+    pbe_g_per_day: float
+    adherence: float = 1.0
+
+    def actions(self) -> list[Action]:
+        _require(self.pbe_g_per_day >= 0, f"binder dose must be >= 0 g/day, got {self.pbe_g_per_day}")
+        _require(0 <= self.adherence <= 1, f"adherence must be in [0, 1], got {self.adherence}")
+        return [SetParameter(self.time_h, "binder_pbe_g_per_day", self.pbe_g_per_day),
+                SetParameter(self.time_h, "binder_adherence", self.adherence)]
+
+
+@dataclass(frozen=True)
+class Diet:
+    """From ``time_h`` on, dietary calcium and/or phosphorus intake (mg/day)."""
+
+    time_h: float
+    calcium_mg_per_day: float | None = None
+    phosphorus_mg_per_day: float | None = None
+
+    def actions(self) -> list[Action]:
+        from ckdmbd.units import CALCIUM_G_PER_MOL, PHOSPHORUS_G_PER_MOL
+
+        actions: list[Action] = []
+        if self.calcium_mg_per_day is not None:
+            _require(self.calcium_mg_per_day >= 0, f"dietary calcium must be >= 0, got {self.calcium_mg_per_day}")
+            actions.append(SetParameter(self.time_h, "OralCa",
+                                        self.calcium_mg_per_day / CALCIUM_G_PER_MOL / HOURS_PER_DAY))
+        if self.phosphorus_mg_per_day is not None:
+            _require(self.phosphorus_mg_per_day >= 0,
+                     f"dietary phosphorus must be >= 0, got {self.phosphorus_mg_per_day}")
+            actions.append(SetParameter(self.time_h, "OralPhos",
+                                        self.phosphorus_mg_per_day / PHOSPHORUS_G_PER_MOL / HOURS_PER_DAY))
+        return actions
+
+
+Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | GraftExcision | Hemodialysis | PhosphateBinder
+         | Diet | SetParameterEvent)
+
+
+def event_start_h(event: Event) -> float:
+    """When an event begins (its first action)."""
+    return getattr(event, "time_h", getattr(event, "start_h", 0.0))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ckdmbd import units
 from ckdmbd.scenario import Scenario
+from ckdmbd.sessions import session_table
 from ckdmbd.simulation import Result
 
 # Adult reference intervals used to shade the plots (typical laboratory ranges; the seed case's laboratory uses
@@ -59,16 +60,43 @@ def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict:
             "imbalance_mmol": float(mb[f"{el}_imbalance_mmol"]),
             "relative_imbalance": float(abs(mb[f"{el}_imbalance_mmol"]) / body0),
         }
-    return {
+    out = {
         "scenario": scenario.name,
         "description": scenario.description,
         "configuration": scenario.configuration,
+        "history_days": scenario.history_h / units.HOURS_PER_DAY,
         "duration_days": scenario.duration_h / units.HOURS_PER_DAY,
         "output_interval_hours": scenario.output_interval_h,
         "variables": variables,
         "mass_balance": balance,
         "solver": {"status": result.message, "steps": result.n_steps, "rhs_evaluations": result.n_rhs},
         "citations": result.citations,
+    }
+    sessions = session_table(frame, scenario.events)
+    if len(sessions):
+        out["dialysis"] = predialysis_summary(sessions)
+    return out
+
+
+PREDIALYSIS_COLUMNS = {
+    "pre_phosphate_mmol_L": "phosphate_mmol_L",
+    "pre_calcium_mmol_L": "calcium_mmol_L",
+    "pre_ionized_calcium_mmol_L": "ionized_calcium_mmol_L",
+    "pre_pth_pmol_L": "pth_pmol_L",
+}
+
+
+def predialysis_summary(sessions: pd.DataFrame) -> dict:
+    """What a clinic sees: pre-dialysis values (mean of the last 4 weeks' sessions and of all sessions), and the
+    average session (post-dialysis values, reduction ratio, phosphate removed, calcium gained)."""
+    last = sessions[sessions["start_day"] >= sessions["start_day"].iloc[-1] - 28.0]
+    pre = {name: {"last_4_weeks": float(last[col].mean()), "whole_run": float(sessions[col].mean())}
+           for col, name in PREDIALYSIS_COLUMNS.items() if col in sessions}
+    mean = sessions.mean(numeric_only=True)
+    return {
+        "sessions": len(sessions),
+        "predialysis": pre,
+        "mean_session": {k: float(mean[k]) for k in sessions.columns if k != "start_day" and not k.startswith("pre_")},
     }
 
 
@@ -133,8 +161,9 @@ def write_outputs(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> 
 
 def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict[str, Callable[[Path], None]]:
     summary = summarize(scenario, result, frame)
+    sessions = session_table(frame, scenario.events)
     return {
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
         "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p),
-    }
+    } | ({"sessions.csv": lambda p: sessions.to_csv(p, index=False, float_format="%.6g")} if len(sessions) else {})

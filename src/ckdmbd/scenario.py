@@ -38,7 +38,18 @@ from pathlib import Path
 from typing import Any
 
 from ckdmbd import units
-from ckdmbd.protocol import Event, GFRDecline, Parathyroidectomy, ProtocolError, SetGFR, TeriparatideDoses
+from ckdmbd.protocol import (
+    Diet,
+    Event,
+    GFRDecline,
+    GraftExcision,
+    Hemodialysis,
+    Parathyroidectomy,
+    PhosphateBinder,
+    ProtocolError,
+    SetGFR,
+    TeriparatideDoses,
+)
 
 BUILTIN_PACKAGE = "ckdmbd.scenarios"
 MAX_FILE_BYTES = 1_000_000
@@ -58,6 +69,8 @@ class Scenario:
     parameter_overrides: dict[str, float] = field(default_factory=dict)
     events: tuple[Event, ...] = ()
     source: str = "<memory>"
+    history_h: float = 0.0
+    """Length of the simulated history before t = 0 (events at negative times happen in it)."""
 
 
 @cache
@@ -132,7 +145,7 @@ def _event(raw: Any, where: str) -> Event:
         raise ScenarioError(f"{where}.type: missing; each event needs a type "
                             f"(teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
     kind = raw["type"]
-    time = lambda: parse_quantity(raw["time"], "h", f"{where}.time")  # noqa: E731
+    time = lambda: parse_quantity(raw["time"], "h", f"{where}.time", allow_negative=True)  # noqa: E731
     if kind == "teriparatide":
         _fields(raw, where, {"type", "time", "dose"}, {"interval", "count"})
         count = raw.get("count", 1)
@@ -161,13 +174,74 @@ def _event(raw: Any, where: str) -> Event:
             raise ScenarioError(f"{where}.over: {raw['over']!r} must be positive")
         return GFRDecline(time(), start, end, over)
     if kind == "parathyroidectomy":
-        _fields(raw, where, {"type", "time"}, {"fraction_removed"})
+        _fields(raw, where, {"type", "time"}, {"fraction_removed", "autograft"})
         frac = raw.get("fraction_removed", 1.0)
         if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
             raise ScenarioError(f"{where}.fraction_removed: {frac!r} must be a number in (0, 1]")
-        return Parathyroidectomy(time(), float(frac))
-    raise ScenarioError(
-        f"{where}.type: unknown event type {kind!r} (expected teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
+        graft = raw.get("autograft", 0.0)
+        if isinstance(graft, bool) or not isinstance(graft, int | float) or not 0 <= graft <= 2:
+            raise ScenarioError(f"{where}.autograft: {graft!r} must be a number in [0, 2] "
+                                f"(tissue mass relative to normal glands)")
+        return Parathyroidectomy(time(), float(frac), float(graft))
+    if kind == "graft_excision":
+        _fields(raw, where, {"type", "time"}, set())
+        return GraftExcision(time())
+    if kind == "hemodialysis":
+        return _hemodialysis(raw, where, time())
+    if kind == "phosphate_binder":
+        _fields(raw, where, {"type", "time", "dose"}, {"adherence"})
+        adherence = raw.get("adherence", 1.0)
+        if isinstance(adherence, bool) or not isinstance(adherence, int | float) or not 0 <= adherence <= 1:
+            raise ScenarioError(f"{where}.adherence: {adherence!r} must be a number in [0, 1]")
+        dose = parse_quantity(raw["dose"], "g/day", f"{where}.dose")
+        if dose > 30:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 30 g/day)")
+        return PhosphateBinder(time(), dose, float(adherence))
+    if kind == "diet":
+        _fields(raw, where, {"type", "time"}, {"calcium", "phosphorus"})
+        if "calcium" not in raw and "phosphorus" not in raw:
+            raise ScenarioError(f"{where}: a diet event needs calcium and/or phosphorus")
+        amounts = {}
+        for key in ("calcium", "phosphorus"):
+            if key in raw:
+                amounts[key] = parse_quantity(raw[key], "mg/day", f"{where}.{key}")
+                if amounts[key] > 10_000:
+                    raise ScenarioError(f"{where}.{key}: {raw[key]!r} is implausible (at most 10 g/day)")
+        return Diet(time(), amounts.get("calcium"), amounts.get("phosphorus"))
+    raise ScenarioError(f"{where}.type: unknown event type {kind!r} (expected {', '.join(EVENT_TYPES)})")
+
+
+EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "graft_excision", "hemodialysis",
+               "phosphate_binder", "diet")
+_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
+    _fields(raw, where, {"type", "time"},
+            {"until", "days", "session", "start_clock", "phosphate_clearance", "dialysate_calcium"})
+    until = parse_quantity(raw["until"], "h", f"{where}.until", allow_negative=True) if "until" in raw else math.inf
+    days = raw.get("days", ["Mon", "Wed", "Fri"])
+    if not isinstance(days, list) or not days or not all(isinstance(d, str) and d[:3].lower() in _WEEKDAYS
+                                                        for d in days):
+        raise ScenarioError(f"{where}.days: {days!r} must be a list of weekdays such as [\"Mon\", \"Wed\", \"Fri\"]")
+    session = parse_quantity(raw.get("session", "4 h"), "h", f"{where}.session")
+    if not 0.5 <= session <= 12:
+        raise ScenarioError(f"{where}.session: {raw.get('session')!r} must be between 30 min and 12 h")
+    clock = parse_quantity(raw.get("start_clock", "8 h"), "h", f"{where}.start_clock")
+    if clock + session > 24:
+        raise ScenarioError(f"{where}.start_clock: {raw.get('start_clock')!r} plus the session must end by midnight")
+    clearance = None
+    if "phosphate_clearance" in raw:
+        clearance = parse_quantity(raw["phosphate_clearance"], "mL/min", f"{where}.phosphate_clearance")
+        if not 20 <= clearance <= 400:
+            raise ScenarioError(f"{where}.phosphate_clearance: {raw['phosphate_clearance']!r} must be 20-400 mL/min")
+    bath = None
+    if "dialysate_calcium" in raw:
+        bath = parse_quantity(raw["dialysate_calcium"], "mmol/L", f"{where}.dialysate_calcium")
+        if not 0.5 <= bath <= 2.5:
+            raise ScenarioError(f"{where}.dialysate_calcium: {raw['dialysate_calcium']!r} must be 0.5-2.5 mmol/L")
+    weekdays = tuple(sorted({_WEEKDAYS[d[:3].lower()] for d in days}))
+    return Hemodialysis(start, until, weekdays, session, clock, clearance, bath)
 
 
 def _event_start_h(ev: Event) -> float:
@@ -181,6 +255,8 @@ def _event_last_h(ev: Event) -> float:
         return ev.start_h + (ev.count - 1) * ev.interval_h
     if isinstance(ev, GFRDecline):
         return ev.start_h
+    if isinstance(ev, Hemodialysis):
+        return ev.start_h  # sessions are generated inside the schedule and the run
     return max((a.time_h for a in ev.actions()), default=_event_start_h(ev))
 
 
@@ -213,7 +289,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         raise ScenarioError(f"{source}: not a valid TOML file ({exc})") from None
     _fields(doc, "", {"scenario"}, {"patient", "events"})
     head = doc["scenario"]
-    _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval"})
+    _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval", "history"})
     name = head["name"]
     if not isinstance(name, str) or not name.strip():
         raise ScenarioError(f"scenario.name: {name!r} must be a non-empty text")
@@ -224,8 +300,11 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     if not isinstance(description, str):
         raise ScenarioError(f"scenario.description: {description!r} must be a text")
     configuration = head.get("configuration", "default")
-    if configuration not in ("default", "reference"):
-        raise ScenarioError(f"scenario.configuration: {configuration!r} must be 'default' or 'reference'")
+    if configuration not in ("default", "corrected", "reference"):
+        raise ScenarioError(f"scenario.configuration: {configuration!r} must be 'default', 'corrected' or 'reference'")
+    history = parse_quantity(head["history"], "h", "scenario.history") if "history" in head else 0.0
+    if history > 50 * units.HOURS_PER_YEAR:
+        raise ScenarioError(f"scenario.history: {head['history']!r} is longer than 50 years")
     duration = parse_quantity(head["duration"], "h", "scenario.duration")
     if duration <= 0:
         raise ScenarioError(f"scenario.duration: {head['duration']!r} must be positive")
@@ -258,6 +337,9 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         if start >= duration:
             raise ScenarioError(f"{where}.time: {raw['time']!r} is at or after the end of the run "
                                 f"({head['duration']!r})")
+        if start < -history:
+            raise ScenarioError(f"{where}.time: {raw['time']!r} is before the start of the simulated history "
+                                f"(scenario.history = {head.get('history', '0 h')!r})")
         try:
             last = _event_last_h(ev)
         except ProtocolError as exc:
@@ -267,7 +349,25 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
                                 f"({head['duration']!r})")
         previous = start
         events.append(ev)
-    return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source)
+    if any(isinstance(e, Hemodialysis) for e in events) and configuration != "default":
+        raise ScenarioError("scenario.configuration: haemodialysis needs the 'default' configuration")
+    if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, GraftExcision | PhosphateBinder)
+           for e in events) and configuration != "default":
+        raise ScenarioError("scenario.configuration: autografts and binders need the 'default' configuration")
+    hd = [e for e in events if isinstance(e, Hemodialysis)]
+    events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration) for e in events]
+    return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source,
+                    history)
+
+
+def _close_schedule(ev: Hemodialysis, schedules: list[Hemodialysis], duration: float) -> Hemodialysis:
+    """An open-ended schedule runs until the next schedule starts, else until the end of the run."""
+    if math.isfinite(ev.end_h):
+        return ev
+    later = [s.start_h for s in schedules if s.start_h > ev.start_h]
+    from dataclasses import replace as _replace
+
+    return _replace(ev, end_h=min(later) if later else duration)
 
 
 def with_overrides(sc: Scenario, duration: str | None = None, output_interval: str | None = None) -> Scenario:
@@ -332,3 +432,16 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         raise ScenarioError(f"cannot read scenario file {text_name!r}: {exc.strerror or exc.__class__.__name__}") \
             from None
     return parse_scenario(text, str(path))
+
+
+def run_scenario(sc: Scenario, progress=None, **options):
+    """Simulate a scenario: its history before t = 0, then the run, with dialysis sessions resolved every
+    15 minutes in the output. ``options`` go to :func:`ckdmbd.simulation.simulate` (solver, check, ...)."""
+    from ckdmbd.sessions import session_output_times
+    from ckdmbd.simulation import simulate
+
+    if progress is not None:
+        options.update(progress=progress, progress_chunk_h=(sc.duration_h + sc.history_h) / 50)
+    return simulate(sc.configuration, sc.duration_h, sc.events, output_interval_h=sc.output_interval_h,
+                    parameters=sc.parameter_overrides, start_h=-sc.history_h,
+                    extra_output_times_h=session_output_times(sc.events, sc.duration_h), **options)

@@ -31,6 +31,7 @@ from ckdmbd.physiology import (
     phosphate_pools,
     rankl_opg,
     teriparatide,
+    uremia,
 )
 
 CONFIGURATIONS = ("default", "corrected", "reference")
@@ -75,8 +76,9 @@ def submodels(configuration: str) -> tuple:
         kidney.DEFAULT,
         dialysis.SUBMODEL,
         calcium_buffer.SUBMODEL,
+        uremia.SUBMODEL,
         phosphate_pools.SUBMODEL,
-        osteoblast_signalling.SUBMODEL,
+        osteoblast_signalling.DEFAULT,
         bone_cells.SUBMODEL,
         bone_mineral.SUBMODEL,
         rankl_opg.DEFAULT,

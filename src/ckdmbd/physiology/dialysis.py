@@ -7,8 +7,9 @@ restarts exactly there):
   The pool is refilled from intracellular phosphate at the mobilisation clearance (``phosphate_pools``), which
   makes the steep fall, the plateau and the rebound of Agar 2011's pseudo-one-compartment model emerge.
 - calcium diffuses between dialysate and the diffusible plasma calcium (ionised + complexed, about 60 % of total;
-  Gotch 2007): J = D_Ca x (Ca_dialysate - 0.6 x Ca_total); positive = gain. D_Ca (7 L/h) is computed so that a
-  1.75 mmol/L bath gives the 12 mmol (488 mg) gain per session that Pirklbauer 2021 measured.
+  Gotch 2007): J = D_Ca x (Ca_dialysate - 0.6 x Ca_total); positive = gain. D_Ca (12 L/h) is calibrated so that a
+  1.75 mmol/L bath gives the 12 mmol (488 mg) gain per session that Pirklbauer 2021 measured, with the rapidly
+  miscible pool (``calcium_buffer``) taking up about 3/4 of it.
 Both fluxes cross the body boundary ("dialysate") and are booked in the mass ledger. Ultrafiltration and the
 convective calcium loss with it are not modelled (no fluid-volume state yet); HD removes negligible PTH (5-10 ug
 per session), so PTH is not dialysed.

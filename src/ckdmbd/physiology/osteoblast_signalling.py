@@ -46,5 +46,15 @@ def signalling(runx2_state, creb, bcl2, pth_pM, RX2Kin, E0rx2Kout, EmaxPTHRX2x, 
             bcl2Kout * bcl2)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def signalling_uremic(runx2_state, creb, bcl2, bone_pth_pM, RX2Kin, E0rx2Kout, EmaxPTHRX2x, EC50PTHRX2x, crebKin0,
+                      E0crebKin, EmaxPTHcreb, EC50PTHcreb, crebKout, bcl2Kout):
+    """Signals driven by the PTH that bone perceives (skeletal resistance, ``uremia``)."""
+    return signalling(runx2_state, creb, bcl2, bone_pth_pM, RX2Kin, E0rx2Kout, EmaxPTHRX2x, EC50PTHRX2x, crebKin0,
+                      E0crebKin, EmaxPTHcreb, EC50PTHcreb, crebKout, bcl2Kout)
+
+
 SUBMODEL = Submodel("osteoblast_signalling", __doc__, signalling, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                     derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"))
+DEFAULT = Submodel("osteoblast_signalling", __doc__, signalling_uremic, OUTPUTS, STATES, PROCESSES,
+                   ("PetersonRiggs2010",), derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"))

@@ -18,7 +18,11 @@ functioning tissue (native glands; a forearm autograft once revascularised, t1/2
 mass grows (hyperplasia) or regresses towards a target G x reference mass with Peterson-Riggs' capacity kinetics,
 and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
 calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
-leave the other.
+leave the other. Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
+Sect. 3) in *ionised* calcium, with the set point 1.18 mM (uraemic patients 1.16 mM, Madsen; 1.22 mM,
+Schappacher-Tilp 2019), slope m = 20 (which gives the same local gain at baseline as PR's T63 curve) and a
+non-suppressible minimum of 5 % of the maximum; PR's curve in total calcium bottoms out at 25 % of basal
+secretion, which cannot produce the 75 % intradialytic PTH fall seen with a 1.75 mM bath (Pirklbauer 2021).
 """
 
 import math
@@ -135,17 +139,28 @@ def _tissue_turnover(mass, reference_mass, drive, PTout):
     return PTout * drive * mass, PTout * mass * mass / reference_mass
 
 
+def derive_tissue(p):
+    """Also the maximum of the ionised-calcium sensing curve, fixed so that secretion at the set point equals PR's
+    baseline secretion (385 pmol/h): (A + B)/2 = 385 with B = b A."""
+    return {**derive_default(p), "pth_secretion_max": 2.0 * p["pth_secretion_baseline"] / (1.0 + p["pth_min_fraction"])}
+
+
 @numba.njit(cache=True, error_model="numpy")
-def gland_tissue(ca_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool, parathyroid_tissue_native,
-                 parathyroid_tissue_graft, graft_function, native_tissue_ref, graft_tissue_ref,
-                 graft_revascularisation_rate, T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam,
+def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool,
+                 parathyroid_tissue_native, parathyroid_tissue_graft, graft_function, native_tissue_ref,
+                 graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
                  calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam, PTout,
-                 Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma):
-    """Default configuration: secretion from every functioning tissue; each tissue grows or regresses."""
+                 Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma, pth_secretion_max,
+                 pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope):
+    """Default configuration: secretion from every functioning tissue, following the four-parameter
+    calcium-sensing curve in ionised calcium, R = B + (A - B) / (1 + (iCa/S)^m); each tissue grows or regresses."""
     functioning = parathyroid_tissue_native + graft_function * parathyroid_tissue_graft
+    low = pth_min_fraction * pth_secretion_max
+    per_tissue = low + (pth_secretion_max - low) / (1.0 + ppow(ionized_calcium_mM / pth_setpoint_ionized_mM,
+                                                                  pth_sensing_slope))
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, calcitriol_pM, plasma_pth, gland_pool, functioning, 1.0,
-        T58, T59, T60, T61, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
+        per_tissue, 1.0, 1.0, per_tissue, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
     ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
     drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
              * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
@@ -160,4 +175,5 @@ REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, P
 CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"))
 DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
-                   ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019"), derive_default, ("T60", "Ctriol50"))
+                   ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996"), derive_tissue,
+                   ("T60", "Ctriol50", "pth_secretion_max"))

@@ -87,8 +87,20 @@ def cytokines(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_
                   kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def cytokines_uremic(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, bone_pth_pM,
+                     responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam,
+                     kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO, opgPTH50, opg_pth_epsilon_pM):
+    """Corrected cytokines driven by the PTH that bone perceives (skeletal resistance, ``uremia``)."""
+    return cytokines(rankl, rank, opg, rank_rankl, opg_rankl, tgfb_active, osteoblasts_total, bone_pth_pM,
+                     responding_osteoblasts, OB_0, ROB1_0, k1, k2, k3, k4, kO, koutL, koutRNK, kinRNK, kinRNKgam,
+                     kinLbase, OsteoEffectGam, EmaxLpth, PTH50, TESTPOWER, pObase, IO, opgPTH50, opg_pth_epsilon_pM)
+
+
 _DERIVED = ("kinRNK", "kinLbase", "PTH50", "pObase")
 REFERENCE = Submodel("rankl_opg", __doc__, cytokines_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                      derive, _DERIVED)
-CORRECTED = DEFAULT = Submodel("rankl_opg", __doc__, cytokines, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
+CORRECTED = Submodel("rankl_opg", __doc__, cytokines, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
+                     derive, _DERIVED)
+DEFAULT = Submodel("rankl_opg", __doc__, cytokines_uremic, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                    derive, _DERIVED)

@@ -33,7 +33,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) -> None:
-    assert sorted(p.name for p in out.iterdir()) == ["overview.png", "summary.json", "timeseries.csv"]
+    files = sorted(p.name for p in out.iterdir())
+    dialysis = name.startswith("hemodialysis")
+    assert files == sorted(["overview.png", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])])
     frame = pd.read_csv(out / "timeseries.csv")
     assert frame.columns[0] == "time_days"
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L", "gfr_mL_min"):
@@ -43,7 +45,12 @@ def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) ->
     expected = np.arange(0.0, duration_h + 1e-9, interval_h)
     if expected[-1] < duration_h - 1e-9:
         expected = np.append(expected, duration_h)
-    assert frame["time_days"].to_numpy() == pytest.approx(expected / units.HOURS_PER_DAY, rel=1e-8, abs=1e-12)  # "%.9g"
+    times = frame["time_days"].to_numpy()
+    if dialysis:  # the regular grid plus every 15 min of each session: the regular grid must be contained
+        assert np.all(np.diff(times) > 0)
+        assert np.min(np.abs(times[None, :] - (expected / units.HOURS_PER_DAY)[:, None]), axis=1).max() < 1e-6
+    else:
+        assert times == pytest.approx(expected / units.HOURS_PER_DAY, rel=1e-8, abs=1e-12)  # "%.9g"
 
     summary = json.loads((out / "summary.json").read_text())
     assert {"scenario", "description", "configuration", "duration_days", "output_interval_hours", "variables",
@@ -83,9 +90,9 @@ def test_run_builtin(name: str, tmp_path: Path) -> None:
     # the short summary: the headline variables, the mass balance and the files written
     for text in (name, "Total calcium", "Intact PTH", "mass balance", "wrote", "summary.json"):
         assert text in result.stdout, (text, result.stdout)
-    assert len(result.stdout.splitlines()) < 40
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["deep", "out", "overview.png", "summary.json",
-                                                          "timeseries.csv"]  # no temporary folder left
+    assert len(result.stdout.splitlines()) < 60
+    written = ["overview.png", "summary.json", "timeseries.csv", *(["sessions.csv"] if "hemodialysis" in name else [])]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["deep", "out", *written])  # no temporary folder
 
 
 def test_run_overrides_and_quiet(tmp_path: Path) -> None:
@@ -244,7 +251,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_solver_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ckdmbd.simulation
 
-    def fail(**kwargs):
+    def fail(*args, **kwargs):
         raise ckdmbd.simulation.SimulationError("simulation failed in the segment starting at t = 3 days: boom")
 
     monkeypatch.setattr(ckdmbd.simulation, "simulate", fail)

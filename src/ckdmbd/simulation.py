@@ -129,7 +129,7 @@ class Result:
         Units per column are in ``frame.attrs["units"]``."""
         o = self.outputs()
         ca, po4, pth, ctriol = o["ca_mM"], o["phosphate_mM"], o["pth_pM"], o["calcitriol_pM"]
-        gfr = self.state("gfr")
+        gfr = np.maximum(self.state("gfr"), 0.0)  # anuria is an exact 0 that round-off can dip below by 1e-16
         cols: dict[str, np.ndarray] = {
             "time_days": self.t_days,
             "calcium_mmol_L": ca.to_numpy(),
@@ -147,6 +147,14 @@ class Result:
             "phosphate_mg_dL": "mg/dL", "pth_pmol_L": "pmol/L", "pth_pg_mL": "pg/mL", "calcitriol_pmol_L": "pmol/L",
             "calcitriol_pg_mL": "pg/mL", "gfr_mL_min": "mL/min",
         }
+        for name, column, unit_name in (("ionized_calcium_mM", "ionized_calcium_mmol_L", "mmol/L"),
+                                        ("on_dialysis", "on_dialysis", "1")):
+            if name in o:
+                cols[column] = o[name].to_numpy()
+                unit[column] = unit_name
+        if "fgf23" in self.model.state_names:
+            cols["fgf23_pg_mL"] = self.state("fgf23")
+            unit["fgf23_pg_mL"] = "pg/mL"
         mb = self.mass_balance()
         for c in mb.columns[1:]:
             cols[c] = mb[c].to_numpy()
@@ -239,12 +247,18 @@ def simulate(
     initial_state: np.ndarray | None = None,
     output_times_h: np.ndarray | None = None,
     check: bool = True,
+    start_h: float = 0.0,
+    extra_output_times_h: Sequence[float] | np.ndarray = (),
 ) -> Result:
     """Simulate ``configuration`` for ``duration_h`` hours under ``events``.
 
     ``parameters``: a full :class:`ParameterSet`, or a mapping of overrides applied to the configuration's
     built-in set. ``progress(t_done_h, duration_h)`` is called at every segment end (long runs are cut into
     ``progress_chunk_h`` pieces when a callback is given).
+
+    ``start_h`` < 0 simulates a history before t = 0 (for example years on dialysis) whose events have negative
+    times; outputs are reported from t = 0 on. ``extra_output_times_h`` are merged into the output grid (for
+    example every 15 minutes during dialysis sessions).
     """
     opts = solver or SolverOptions()
     if not np.isfinite(duration_h) or duration_h <= 0:
@@ -256,6 +270,9 @@ def simulate(
         t_out = np.linspace(0.0, (n_out - 1) * output_interval_h, n_out)
         if t_out[-1] < duration_h - 1e-9:
             t_out = np.append(t_out, duration_h)
+        extra = np.asarray(extra_output_times_h, dtype=float)
+        if extra.size:
+            t_out = np.unique(np.concatenate([t_out, extra[(extra >= 0) & (extra <= duration_h)]]))
     else:
         t_out = np.asarray(output_times_h, dtype=float)
         if t_out.ndim != 1 or np.any(np.diff(t_out) <= 0) or t_out[0] < 0 or t_out[-1] > duration_h:
@@ -272,13 +289,18 @@ def simulate(
     if y.shape != (model.n_states,):
         raise ValueError(f"initial state has shape {y.shape}, the model has {model.n_states} states")
 
+    if not np.isfinite(start_h) or start_h > 0:
+        raise ValueError(f"start must be at or before t = 0, got {start_h} h")
     actions = _action_list(events, model.state_names)
-    if actions and actions[0].time_h < 0:
-        raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run")
+    if actions and actions[0].time_h < start_h:
+        raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
     actions = [a for a in actions if a.time_h < duration_h]  # after the end they cannot act (a decline's stop)
-    bounds = {0.0, float(duration_h)} | {a.time_h for a in actions if a.time_h < duration_h}
-    if progress is not None:
-        bounds |= set(np.arange(progress_chunk_h, duration_h, progress_chunk_h).tolist())
+    bounds = {float(start_h), 0.0, float(duration_h)} | {a.time_h for a in actions}
+    if progress is not None:  # extra restarts for progress reports, kept clear of the physical ones
+        fixed = np.array(sorted(bounds))
+        for tc in np.arange(start_h + progress_chunk_h, duration_h, progress_chunk_h):
+            if np.min(np.abs(fixed - tc)) > 1e-3 * progress_chunk_h:
+                bounds.add(float(tc))
     bounds_sorted = sorted(bounds)
 
     y_out = np.full((len(t_out), model.n_states), np.nan)
@@ -299,7 +321,7 @@ def simulate(
         if opts.backend == "rosenbrock":
             status, y_end, next_out, n_s, n_f, h_last = integrate_segment(
                 model.generated.rhs, t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
-                opts.max_steps_per_segment)
+                opts.max_steps_per_segment, len(model.states))
         else:
             status, y_end, next_out, n_s, n_f = _scipy_segment(model, t0, t1, y, p, t_out, y_out, next_out, opts)
         steps += n_s
@@ -309,14 +331,14 @@ def simulate(
             break
         y = np.array(y_end)
         if progress is not None:
-            progress(t1, duration_h)
+            progress(t1 - start_h, duration_h - start_h)
     message = STATUS_MESSAGES.get(int(status), f"solver status {status}")
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
                     np.array(seg_starts), np.array(seg_params))
     if check and status != 0:
-        days = failed_at / units.HOURS_PER_DAY
+        days = failed_at / units.HOURS_PER_DAY  # negative during a history before t = 0
         raise SimulationError(
             f"simulation failed after t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} years): {message}")
     return result

@@ -15,7 +15,7 @@ Ctriol / Ctriol50 bug", 2015) by computing the EC50 from the baseline calcitriol
 
 The default configuration (``gland_tissue``) goes further and makes the gland tissue: PTH is secreted by every
 functioning tissue (native glands; a forearm autograft once revascularised, t1/2 about 10 days), each tissue's
-mass grows (hyperplasia) or regresses towards a target G x reference mass with Peterson-Riggs' capacity kinetics,
+mass grows (hyperplasia, logistic) or regresses towards G x reference mass at Peterson-Riggs' capacity rate,
 and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
 calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
 leave the other. Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
@@ -121,22 +121,23 @@ TISSUE_OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "pth_clearan
                   "gland_growth_drive")
 TISSUE_PROCESSES = (
     *PROCESSES[:4],
-    Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "PTout*G*M"),
-    Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0}, "PTout*M^2/M_ref"),
-    Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "PTout*G*M"),
-    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "PTout*M^2/M_ref"),
+    Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "PTout*M"),
+    Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0}, "PTout*M^2/(G*M_ref)"),
+    Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "PTout*M"),
+    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "PTout*M^2/(G*M_ref)"),
     Process("graft_revascularisation", "graft_revascularisation", {"graft_function": 1.0}, "k_v*(1 - v)"),
 )
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _tissue_turnover(mass, reference_mass, drive, PTout):
-    """Hyperplasia as logistic growth towards drive x reference mass: dM/dt = PTout M (G - M / M_ref).
-    Near M = M_ref it is Peterson-Riggs' PTmax relaxation (same rate constant, t1/2 180 days, same target);
-    proportional to M because new tissue comes from dividing cells, so a small remnant regrows slowly."""
-    if reference_mass <= 0.0:
+    """Hyperplasia as logistic growth towards the carrying capacity G x reference mass:
+    dM/dt = PTout M (1 - M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline) and the same rate
+    constant (t1/2 180 days), so growth from normal to a 4-5x hyperplastic gland takes one to two years;
+    proportional to M because new tissue comes from dividing cells, so a small remnant or graft regrows slowly."""
+    if reference_mass <= 0.0 or drive <= 0.0:
         return 0.0, PTout * mass
-    return PTout * drive * mass, PTout * mass * mass / reference_mass
+    return PTout * mass, PTout * mass * mass / (drive * reference_mass)
 
 
 def derive_tissue(p):

@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         def raw(g=grid):
             y_out = np.empty((len(g), m.n_states))
             status, *_ = integrate_segment(m.generated.rhs, 0.0, YEAR_H, y0, p, g, y_out, 0, opts.rtol, opts.atol,
-                                           0.0, opts.max_steps_per_segment)
+                                           0.0, opts.max_steps_per_segment, len(m.states))
             if status != 0:
                 raise RuntimeError(f"integrate_segment failed with status {status}")
             return y_out

@@ -263,7 +263,7 @@ def test_solver_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ckdmbd.report
 
-    def no_space(frame, title, path):
+    def no_space(frame, title, path, sessions=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckdmbd.report, "overview_plot", no_space)

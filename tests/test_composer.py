@@ -59,7 +59,8 @@ def test_boundary_process_is_ledgered_and_balance_closes():
     y0 = m.initial_state({"x_0": 10.0, "k": 0.5})
     t_out = np.linspace(0.0, 4.0, 5)
     y_out = np.zeros((5, m.n_states))
-    status = integrate_segment(m.generated.rhs, 0.0, 4.0, y0, p, t_out, y_out, 0, 1e-8, 1e-12, 0.0, 10_000)[0]
+    n_dyn = len(m.states)  # the ledger states after them are quadratures
+    status = integrate_segment(m.generated.rhs, 0.0, 4.0, y0, p, t_out, y_out, 0, 1e-8, 1e-12, 0.0, 10_000, n_dyn)[0]
     assert status == 0
     np.testing.assert_allclose(y_out[:, 0], 10.0 * np.exp(-0.5 * t_out), rtol=1e-6)
     content = m.body_content(y_out)["calcium"]

@@ -100,26 +100,36 @@ def predialysis_summary(sessions: pd.DataFrame) -> dict:
     }
 
 
-def overview_plot(frame: pd.DataFrame, title: str, path: Path) -> None:
-    """Calcium, phosphate, PTH and calcitriol over time, reference ranges shaded."""
+def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.DataFrame | None = None) -> None:
+    """Calcium, phosphate, PTH and calcitriol over time, reference ranges shaded. On dialysis the continuous trace
+    (which swings with every session) is drawn faintly and the pre-dialysis values, as a clinic sees them, bold."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     years = frame["time_days"].iloc[-1] > 2 * units.DAYS_PER_YEAR
-    t = frame["time_days"] / (units.DAYS_PER_YEAR if years else 1.0)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True, constrained_layout=True)
+    scale = units.DAYS_PER_YEAR if years else 1.0
+    t = frame["time_days"] / scale
+    on_dialysis = sessions is not None and len(sessions) > 0
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, constrained_layout=True)
     for ax, (col, label) in zip(axes.flat, HEADLINE.items(), strict=True):
         low, high = REFERENCE_RANGES[col]
         ax.axhspan(low, high, color="tab:green", alpha=0.12, label="reference range")
-        ax.plot(t, frame[col], color="tab:blue", lw=1.5)
+        ax.plot(t, frame[col], color="tab:blue", lw=0.6 if on_dialysis else 1.5, alpha=0.35 if on_dialysis else 1,
+                label="continuous" if on_dialysis else None)
+        pre = f"pre_{col}"
+        if on_dialysis and pre in sessions:
+            ax.plot(sessions["start_day"] / scale, sessions[pre], ".", color="tab:red", ms=3, label="pre-dialysis")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("time (years)" if years else "time (days)")
     axes[0, 0].legend(loc="best", fontsize=8)
-    fig.suptitle(title, parse_math=False)  # a '$' in a scenario's description is text, not mathtext
+    # a '$' in a scenario's description is text, not mathtext
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), parse_math=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -165,5 +175,5 @@ def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict
     return {
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
-        "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p),
+        "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p, sessions),
     } | ({"sessions.csv": lambda p: sessions.to_csv(p, index=False, float_format="%.6g")} if len(sessions) else {})

@@ -28,6 +28,28 @@ It is written in the transformed variables U_i of HW (7.6'-7.7):
 Jacobian J and f_t are computed by forward finite differences at the start
 of every step; E = 1/(h*gamma) I - J is LU factorised once per step attempt
 and reused for all six stages.
+
+Quadrature states
+-----------------
+A caller may declare the trailing states y[n_implicit:] to be quadratures
+(cumulative "ledger" integrals such as mmol excreted so far): their
+derivatives may depend on every state, but no derivative depends on them, so
+their Jacobian columns are zero.  Splitting y = (y_d, y_q) with
+d = 0..n_implicit-1, J = [[J_dd, 0], [J_qd, 0]] and the iteration matrix is
+block lower triangular:
+
+    E = [[1/(h*gamma) I - J_dd, 0], [-J_qd, 1/(h*gamma) I]].
+
+Each stage right-hand side b_i = (b_d, b_q) is then solved as
+
+    (1/(h*gamma) I - J_dd) U_d = b_d              (LU of the small block only)
+    U_q = h*gamma * (b_q + J_qd U_d)              (substitution, no solve)
+
+which is the same linear system, so the step is the same to rounding.  Only
+the n_implicit dynamic columns are finite-differenced (the J_qd rows are still
+formed from those perturbations), saving n - n_implicit rhs calls per step and
+most of the O(n^3) factorisation.  Error control and dense output still run
+over all n states.
 """
 
 from __future__ import annotations
@@ -175,9 +197,9 @@ RHS_SIGNATURE = types.void(_F8, _VEC_C, _VEC_C, _VEC_C)
 #: every new process would recompile and append another cache entry.)
 RHS_TYPE = types.FunctionType(RHS_SIGNATURE)
 _SEGMENT_SIGNATURE = types.Tuple((_I8, _VEC_C, _I8, _I8, _I8, _F8))(
-    RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _VEC_A, _MAT_A, _I8, _F8, _F8, _F8, _I8
+    RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _VEC_A, _MAT_A, _I8, _F8, _F8, _F8, _I8, _I8
 )
-_FIXED_SIGNATURE = _VEC_C(RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _I8, _VEC_A, _MAT_A)
+_FIXED_SIGNATURE = _VEC_C(RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _I8, _VEC_A, _MAT_A, _I8)
 
 
 # ---------------------------------------------------------------------------
@@ -259,9 +281,12 @@ def _fd_jacobian(
     fx: np.ndarray,
     ytmp: np.ndarray,
     dy: np.ndarray,
+    ni: int,
 ) -> int:
     """Forward-difference Jacobian (column by column) and df/dt at (t, y).
 
+    Only the first ni columns (the implicit states) are formed, each over all
+    n rows (jac needs only ni columns: quadrature columns are zero, not formed).
     f0 must hold f(t, y).  Increments: delta_j = max(sqrt(eps) |y_j|,
     sqrt(eps * 1e-5)) -- relative sqrt(eps) for large components, Hairer &
     Wanner's absolute floor for small ones -- rounded so that y_j + delta_j
@@ -277,7 +302,7 @@ def _fd_jacobian(
     ok = True
     for i in range(n):
         ytmp[i] = y[i]
-    for j in range(n):
+    for j in range(ni):
         yj = y[j]
         delta = max(_SQRT_EPS * abs(yj), _DELTA_FLOOR)
         ytmp[j] = yj + delta
@@ -329,14 +354,19 @@ def _rodas_step(
 ) -> tuple[int, int]:
     """Attempt one RODAS step of size h from (t, y) with J, f0 = f(t,y), fx = f_t given.
 
-    Writes the stage increments to u[0..5] (u[5] is the error estimate) and the
-    new solution to ynew.  Returns (code, n_rhs): code 0 ok, 1 singular iteration
-    matrix, 2 non-finite stage values.
+    e is the (ni, ni) work matrix of the implicit block: states i >= ni are
+    quadratures (zero Jacobian columns; only jac[:, :ni] is read), whose stage
+    increments follow by substitution (module docstring).  ni = n is the plain
+    full-matrix method.  Writes the stage increments to u[0..5] (u[5] is the
+    error estimate) and the new solution to ynew.  Returns (code, n_rhs): code 0
+    ok, 1 singular iteration matrix, 2 non-finite stage values.
     """
     n = y.shape[0]
-    fac = 1.0 / (h * GAMMA)
-    for i in range(n):
-        for j in range(n):
+    ni = e.shape[0]
+    hg = h * GAMMA
+    fac = 1.0 / hg
+    for i in range(ni):
+        for j in range(ni):
             e[i, j] = -jac[i, j]
         e[i, i] += fac
     if not _lu_factor(e, piv):
@@ -363,7 +393,13 @@ def _rodas_step(
                 cs += RODAS_C[s, j] * u[j, i]
             u[s, i] = acc + cs * inv_h
         us = u[s]
-        _lu_solve(e, piv, us)
+        _lu_solve(e, piv, us)  # implicit block: us[:ni]
+        # quadrature rows of E U = b:  -J_qd U_d + U_q / (h gamma) = b_q
+        for i in range(ni, n):
+            acc = us[i]
+            for j in range(ni):
+                acc += jac[i, j] * us[j]
+            us[i] = hg * acc
         if not _all_finite(us):
             return 2, nrhs
     # stiffly accurate: y_new = (stage-6 argument) + U_6
@@ -464,6 +500,7 @@ def integrate_segment(
     atol: float,
     h_init: float,
     max_steps: int,
+    n_implicit: int,
 ) -> tuple[int, np.ndarray, int, int, int, float]:
     """Integrate dy/dt = rhs(t, y, p, dydt) from t0 to t1 (t1 > t0) with RODAS.
 
@@ -483,6 +520,11 @@ def integrate_segment(
       err_i / (atol + rtol*max(|y_i|, |ynew_i|))).
     h_init: float64 initial step (<= 0 means choose automatically).
     max_steps: bound on step attempts (accepted + rejected) in this call.
+    n_implicit: states y[n_implicit:] are quadratures -- no derivative may
+      depend on them (their Jacobian columns are taken as zero, unchecked) --
+      and are integrated without finite differences or factorisation (module
+      docstring); the same step to rounding, n - n_implicit fewer rhs calls per
+      Jacobian.  n_implicit <= 0 or >= n: all states implicit (full matrix).
     Returns a tuple (status, y_end, next_out, n_steps, n_rhs, h_last):
       status 0 = success, 1 = max_steps exceeded, 2 = step size underflow
       (h < 1e-14*|t|), 3 = non-finite values in rhs/state.
@@ -504,9 +546,10 @@ def integrate_segment(
     fx = np.empty(n)
     ytmp = np.empty(n)
     dy = np.empty(n)
-    jac = np.empty((n, n))
-    e = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
+    ni = n if (n_implicit <= 0 or n_implicit > n) else n_implicit
+    jac = np.empty((n, ni))
+    e = np.empty((ni, ni))
+    piv = np.empty(ni, dtype=np.int64)
     u = np.empty((_NSTAGE, n))
     q = np.empty((2, n))
 
@@ -565,7 +608,7 @@ def integrate_segment(
             h = t1 - t
             last = True
         if need_jac:
-            nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy)
+            nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
             n_rhs += abs(nev)
             if nev < 0:
                 status = 3
@@ -650,10 +693,12 @@ def integrate_fixed(
     n_steps: int,
     t_out: np.ndarray,
     y_out: np.ndarray,
+    n_implicit: int,
 ) -> np.ndarray:
     """Fixed-step RODAS from t0 to t1 in n_steps equal steps (for order checks).
 
     Fills y_out[i] (dense output) for every t0 < t_out[i] <= t1; returns y(t1).
+    n_implicit as in integrate_segment (<= 0: all states implicit).
     """
     n = y0.shape[0]
     n_out = t_out.shape[0]
@@ -666,9 +711,10 @@ def integrate_fixed(
     fx = np.empty(n)
     ytmp = np.empty(n)
     dy = np.empty(n)
-    jac = np.empty((n, n))
-    e = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
+    ni = n if (n_implicit <= 0 or n_implicit > n) else n_implicit
+    jac = np.empty((n, ni))
+    e = np.empty((ni, ni))
+    piv = np.empty(ni, dtype=np.int64)
     u = np.empty((_NSTAGE, n))
     q = np.empty((2, n))
     h = (t1 - t0) / n_steps
@@ -678,7 +724,7 @@ def integrate_fixed(
     for m in range(n_steps):
         t = t0 + m * h
         rhs(t, y, pc, f0)
-        _fd_jacobian(rhs, t, t1 - t0, t1, y, pc, f0, jac, fx, ytmp, dy)
+        _fd_jacobian(rhs, t, t1 - t0, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
         _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew)
         _dense_coeffs(u, q)
         t_new = t0 + (m + 1) * h
@@ -699,11 +745,13 @@ def solve(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 1_000_000,
+    n_implicit: int = 0,
 ) -> np.ndarray:
     """Convenience wrapper: integrate over t_span once and return y at t_eval.
 
-    Returns an array of shape (len(t_eval), len(y0)).  Raises RuntimeError if
-    the solver does not succeed.
+    n_implicit: see integrate_segment (0: all states implicit).  Returns an
+    array of shape (len(t_eval), len(y0)).  Raises RuntimeError if the solver
+    does not succeed.
     """
     t0, t1 = float(t_span[0]), float(t_span[1])
     y0a = np.ascontiguousarray(y0, dtype=np.float64)
@@ -727,6 +775,7 @@ def solve(
         float(atol),
         0.0,
         int(max_steps),
+        int(n_implicit),
     )
     if status != 0:
         raise RuntimeError(

@@ -19,10 +19,11 @@ mass grows (hyperplasia, logistic) or regresses towards G x reference mass at Pe
 and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
 calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
 leave the other. Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
-Sect. 3) in *ionised* calcium, with the set point 1.18 mM (uraemic patients 1.16 mM, Madsen; 1.22 mM,
-Schappacher-Tilp 2019), slope m = 20 (which gives the same local gain at baseline as PR's T63 curve) and a
-non-suppressible minimum of 5 % of the maximum; PR's curve in total calcium bottoms out at 25 % of basal
-secretion, which cannot produce the 75 % intradialytic PTH fall seen with a 1.75 mM bath (Pirklbauer 2021).
+Sect. 3) in *ionised* calcium, with the set point at the baseline ionised calcium, 1.175 mM (controls 1.13 mM,
+Schwarz 1994; uraemic patients 1.16 mM, Madsen; 1.22 mM, Schappacher-Tilp 2019), slope m = 20 (which gives the same
+local gain at baseline as PR's T63 curve) and a non-suppressible minimum of 5 % of the maximum; PR's curve in total
+calcium bottoms out at 25 % of basal secretion, which cannot produce the 75 % intradialytic PTH fall seen with a
+1.75 mM bath (Pirklbauer 2021).
 """
 
 import math
@@ -143,7 +144,12 @@ def _tissue_turnover(mass, reference_mass, drive, PTout):
 def derive_tissue(p):
     """Also the maximum of the ionised-calcium sensing curve, fixed so that secretion at the set point equals PR's
     baseline secretion (385 pmol/h): (A + B)/2 = 385 with B = b A."""
-    return {**derive_default(p), "pth_secretion_max": 2.0 * p["pth_secretion_baseline"] / (1.0 + p["pth_min_fraction"])}
+    return {
+        **derive_default(p),
+        "pth_secretion_max": 2.0 * p["pth_secretion_baseline"] / (1.0 + p["pth_min_fraction"]),
+        # the set point is the baseline ionised calcium (1.175 mM), so the healthy steady state is PR's
+        "pth_setpoint_ionized_mM": p["ionized_calcium_fraction"] * p["calcium_baseline_mM"],
+    }
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -177,4 +183,4 @@ CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"))
 DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
                    ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996"), derive_tissue,
-                   ("T60", "Ctriol50", "pth_secretion_max"))
+                   ("T60", "Ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"))

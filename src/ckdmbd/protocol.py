@@ -228,19 +228,111 @@ class Hemodialysis:
 
 
 @dataclass(frozen=True)
+class BinderType:
+    """Phosphate-binding power per gram relative to calcium carbonate (phosphate binder equivalent, Daugirdas
+    2011) and elemental calcium per gram of the compound."""
+
+    pbe_per_g: float
+    calcium_fraction: float
+    source: str
+
+
+BINDERS = {
+    "calcium_carbonate": BinderType(1.0, 0.40, "Daugirdas2011PBE; CaCO3 is 40 % calcium"),
+    "calcium_acetate": BinderType(1.0, 0.253, "Daugirdas2011PBE; 667 mg holds 169 mg calcium"),
+    "sevelamer": BinderType(0.75, 0.0, "Daugirdas2011PBE (hydrochloride or carbonate)"),
+    "lanthanum": BinderType(2.0, 0.0, "Daugirdas2011PBE (per g elemental lanthanum)"),
+    "pbe": BinderType(1.0, 0.0, "dose already given as phosphate-binder-equivalent grams"),
+}
+
+
+@dataclass(frozen=True)
 class PhosphateBinder:
-    """From ``time_h`` on, a phosphate binder at ``pbe_g_per_day`` phosphate-binder-equivalent grams per day,
-    taken with ``adherence`` (fraction of doses, 0-1)."""
+    """From ``time_h`` on, a phosphate binder: ``dose_g_per_day`` grams per day of ``binder`` (a key of
+    ``BINDERS``; "pbe" means the dose is already in phosphate-binder-equivalent grams), taken with ``adherence``
+    (fraction of doses, 0-1). Calcium-based binders add their elemental calcium to the diet."""
 
     time_h: float
-    pbe_g_per_day: float
+    dose_g_per_day: float
     adherence: float = 1.0
+    binder: str = "pbe"
 
     def actions(self) -> list[Action]:
-        _require(self.pbe_g_per_day >= 0, f"binder dose must be >= 0 g/day, got {self.pbe_g_per_day}")
+        from ckdmbd.units import CALCIUM_G_PER_MOL
+
+        _require(self.binder in BINDERS, f"unknown binder {self.binder!r}; expected one of {', '.join(BINDERS)}")
+        _require(self.dose_g_per_day >= 0, f"binder dose must be >= 0 g/day, got {self.dose_g_per_day}")
         _require(0 <= self.adherence <= 1, f"adherence must be in [0, 1], got {self.adherence}")
-        return [SetParameter(self.time_h, "binder_pbe_g_per_day", self.pbe_g_per_day),
-                SetParameter(self.time_h, "binder_adherence", self.adherence)]
+        kind = BINDERS[self.binder]
+        calcium_mmol_h = self.dose_g_per_day * kind.calcium_fraction * 1000.0 / CALCIUM_G_PER_MOL / HOURS_PER_DAY
+        return [SetParameter(self.time_h, "binder_pbe_g_per_day", self.dose_g_per_day * kind.pbe_per_g),
+                SetParameter(self.time_h, "binder_adherence", self.adherence),
+                SetParameter(self.time_h, "binder_calcium_mmol_per_h", calcium_mmol_h)]
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """From ``time_h`` on, the patient takes ``fraction`` of the prescribed binder doses (non-adherence periods)."""
+
+    time_h: float
+    fraction: float
+
+    def actions(self) -> list[Action]:
+        _require(0 <= self.fraction <= 1, f"adherence must be in [0, 1], got {self.fraction}")
+        return [SetParameter(self.time_h, "binder_adherence", self.fraction)]
+
+
+ACTIVE_VITAMIN_D = {
+    # calcitriol-equivalent potency per ug (assumed: alfacalcidol is clinically dosed at ~1.5-2x calcitriol)
+    "calcitriol": 1.0,
+    "alfacalcidol": 0.5,
+}
+CALCITRIOL_PMOL_PER_UG = 1e6 / 416.6  # molar mass of calcitriol 416.6 g/mol
+ORAL_CALCITRIOL_BIOAVAILABILITY = 0.7  # assumed: oral calcitriol is well absorbed (about 70 %)
+
+
+@dataclass(frozen=True)
+class ActiveVitaminD:
+    """From ``time_h`` on, oral active vitamin D: ``dose_ug_per_day`` of ``drug`` (calcitriol or alfacalcidol);
+    0 stops it."""
+
+    time_h: float
+    dose_ug_per_day: float
+    drug: str = "calcitriol"
+
+    def actions(self) -> list[Action]:
+        _require(self.drug in ACTIVE_VITAMIN_D,
+                 f"unknown active vitamin D {self.drug!r}; expected {', '.join(ACTIVE_VITAMIN_D)}")
+        _require(0 <= self.dose_ug_per_day <= 10,
+                 f"active vitamin D dose must be 0-10 ug/day, got {self.dose_ug_per_day}")
+        pmol_h = (self.dose_ug_per_day * ACTIVE_VITAMIN_D[self.drug] * CALCITRIOL_PMOL_PER_UG
+                  * ORAL_CALCITRIOL_BIOAVAILABILITY / HOURS_PER_DAY)
+        return [SetParameter(self.time_h, "active_vitamin_d_pmol_per_h", pmol_h)]
+
+
+@dataclass(frozen=True)
+class Cinacalcet:
+    """From ``time_h`` on, cinacalcet at ``dose_mg_per_day`` (0 stops it)."""
+
+    time_h: float
+    dose_mg_per_day: float
+
+    def actions(self) -> list[Action]:
+        _require(0 <= self.dose_mg_per_day <= 360, f"cinacalcet dose must be 0-360 mg/day, got {self.dose_mg_per_day}")
+        return [SetParameter(self.time_h, "cinacalcet_mg_per_day", self.dose_mg_per_day)]
+
+
+@dataclass(frozen=True)
+class DepositExcision:
+    """Surgical removal of ``fraction`` of the calcified soft-tissue deposit at ``time_h``; the removed calcium and
+    phosphate leave the body and are booked in the mass balance (boundary "surgery")."""
+
+    time_h: float
+    fraction: float = 0.5
+
+    def actions(self) -> list[Action]:
+        _require(0 < self.fraction <= 1, f"fraction of the deposit removed must be in (0, 1], got {self.fraction}")
+        return [ScaleState(self.time_h, "deposit_calcium", 1.0 - self.fraction)]
 
 
 @dataclass(frozen=True)
@@ -268,7 +360,7 @@ class Diet:
 
 
 Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | GraftExcision | Hemodialysis | PhosphateBinder
-         | Diet | SetParameterEvent)
+         | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | SetParameterEvent)
 
 
 def event_start_h(event: Event) -> float:

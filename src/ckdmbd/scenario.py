@@ -39,6 +39,12 @@ from typing import Any
 
 from ckdmbd import units
 from ckdmbd.protocol import (
+    ACTIVE_VITAMIN_D,
+    BINDERS,
+    ActiveVitaminD,
+    Adherence,
+    Cinacalcet,
+    DepositExcision,
     Diet,
     Event,
     GFRDecline,
@@ -189,14 +195,40 @@ def _event(raw: Any, where: str) -> Event:
     if kind == "hemodialysis":
         return _hemodialysis(raw, where, time())
     if kind == "phosphate_binder":
-        _fields(raw, where, {"type", "time", "dose"}, {"adherence"})
-        adherence = raw.get("adherence", 1.0)
-        if isinstance(adherence, bool) or not isinstance(adherence, int | float) or not 0 <= adherence <= 1:
-            raise ScenarioError(f"{where}.adherence: {adherence!r} must be a number in [0, 1]")
+        _fields(raw, where, {"type", "time", "dose"}, {"adherence", "binder"})
+        adherence = _fraction(raw, "adherence", where)
+        binder = raw.get("binder", "pbe")
+        if binder not in BINDERS:
+            raise ScenarioError(f"{where}.binder: unknown binder {binder!r} (expected {', '.join(BINDERS)})")
         dose = parse_quantity(raw["dose"], "g/day", f"{where}.dose")
         if dose > 30:
             raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 30 g/day)")
-        return PhosphateBinder(time(), dose, float(adherence))
+        return PhosphateBinder(time(), dose, adherence, binder)
+    if kind == "adherence":
+        _fields(raw, where, {"type", "time", "binders"}, set())
+        return Adherence(time(), _fraction(raw, "binders", where))
+    if kind == "active_vitamin_d":
+        _fields(raw, where, {"type", "time", "dose"}, {"drug"})
+        drug = raw.get("drug", "calcitriol")
+        if drug not in ACTIVE_VITAMIN_D:
+            raise ScenarioError(f"{where}.drug: unknown active vitamin D {drug!r} "
+                                f"(expected {', '.join(ACTIVE_VITAMIN_D)})")
+        dose = parse_quantity(raw["dose"], "ug/day", f"{where}.dose")
+        if dose > 10:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 10 ug/day)")
+        return ActiveVitaminD(time(), dose, drug)
+    if kind == "cinacalcet":
+        _fields(raw, where, {"type", "time", "dose"}, set())
+        dose = parse_quantity(raw["dose"], "mg/day", f"{where}.dose")
+        if dose > 360:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 360 mg/day)")
+        return Cinacalcet(time(), dose)
+    if kind == "deposit_excision":
+        _fields(raw, where, {"type", "time"}, {"fraction_removed"})
+        frac = raw.get("fraction_removed", 0.5)
+        if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
+            raise ScenarioError(f"{where}.fraction_removed: {frac!r} must be a number in (0, 1]")
+        return DepositExcision(time(), float(frac))
     if kind == "diet":
         _fields(raw, where, {"type", "time"}, {"calcium", "phosphorus"})
         if "calcium" not in raw and "phosphorus" not in raw:
@@ -212,7 +244,14 @@ def _event(raw: Any, where: str) -> Event:
 
 
 EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "graft_excision", "hemodialysis",
-               "phosphate_binder", "diet")
+               "phosphate_binder", "adherence", "active_vitamin_d", "cinacalcet", "deposit_excision", "diet")
+
+
+def _fraction(raw: dict, key: str, where: str) -> float:
+    value = raw.get(key, 1.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ScenarioError(f"{where}.{key}: {value!r} must be a number in [0, 1]")
+    return float(value)
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
@@ -257,6 +296,8 @@ def _event_last_h(ev: Event) -> float:
         return ev.start_h
     if isinstance(ev, Hemodialysis):
         return ev.start_h  # sessions are generated inside the schedule and the run
+    if isinstance(ev, Parathyroidectomy | GraftExcision):
+        return ev.time_h  # their actions depend on the model's structure, and all happen at once
     return max((a.time_h for a in ev.actions()), default=_event_start_h(ev))
 
 
@@ -351,9 +392,11 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         events.append(ev)
     if any(isinstance(e, Hemodialysis) for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: haemodialysis needs the 'default' configuration")
-    if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, GraftExcision | PhosphateBinder)
+    needs_default = (GraftExcision, PhosphateBinder, Adherence, ActiveVitaminD, Cinacalcet, DepositExcision, Diet)
+    if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, needs_default)
            for e in events) and configuration != "default":
-        raise ScenarioError("scenario.configuration: autografts and binders need the 'default' configuration")
+        raise ScenarioError("scenario.configuration: autografts, binders, drugs, diet events and deposits need the "
+                            "'default' configuration")
     hd = [e for e in events if isinstance(e, Hemodialysis)]
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration) for e in events]
     return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source,

@@ -83,6 +83,9 @@ class Result:
     segment_starts_h: np.ndarray | None = None
     segment_parameters: np.ndarray | None = None
     """Parameter vector in force in each solver segment (events change parameters between segments)."""
+    jumps: tuple = ()
+    """(time_h, {element: mmol}) for every event that moved calcium or phosphate across the body boundary
+    directly (surgical removal of a deposit): booked in the mass balance like the ledgers."""
     _outputs: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -117,6 +120,9 @@ class Result:
         (content change minus net input), all in mmol. The imbalance is the solver's bookkeeping error."""
         content = self.model.body_content(self.y)
         net = self.model.net_boundary_input(self.y)
+        for time_h, change in self.jumps:
+            for el, amount in change.items():
+                net[el] = net[el] + np.where(self.t_h >= time_h, amount, 0.0)
         cols = {"time_days": self.t_days}
         for el in ELEMENTS:
             cols[f"{el}_body_mmol"] = content[el]
@@ -152,6 +158,14 @@ class Result:
             if name in o:
                 cols[column] = o[name].to_numpy()
                 unit[column] = unit_name
+        if "deposit_diameter_cm" in o:
+            for name, column, unit_name in (("deposit_mass_g", "deposit_mass_g", "g"),
+                                            ("deposit_diameter_cm", "deposit_diameter_cm", "cm"),
+                                            ("ca_x_p_mM2", "ca_x_p_mmol2_L2", "mmol^2/L^2")):
+                cols[column] = o[name].to_numpy()
+                unit[column] = unit_name
+            cols["ca_x_p_mg2_dL2"] = units.calcium_mg_dl(1.0) * units.phosphate_mg_dl(o["ca_x_p_mM2"].to_numpy())
+            unit["ca_x_p_mg2_dL2"] = "mg^2/dL^2"
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"
@@ -195,19 +209,25 @@ def _action_list(events: Iterable[Event | Action], state_names: tuple[str, ...])
     return sorted(actions, key=lambda a: a.time_h)  # stable: same-time actions keep their order
 
 
-def _apply(action: Action, y: np.ndarray, base: dict[str, float], model: CompiledModel) -> bool:
-    """Apply one action in place; returns True when parameters changed (derived values must be recomputed)."""
+def _apply(action: Action, y: np.ndarray, base: dict[str, float], model: CompiledModel,
+           jumps: list[tuple[float, dict[str, float]]]) -> bool:
+    """Apply one action in place; returns True when parameters changed (derived values must be recomputed).
+    A change of a state that holds calcium or phosphate is booked in ``jumps`` (it crossed the body boundary)."""
     if isinstance(action, SetState | AddToState | ScaleState):
         try:
             i = model.state_index(action.state)
         except KeyError as exc:
             raise ProtocolError(f"event at t = {action.time_h} h targets {exc.args[0]}") from None
+        before = y[i]
         if isinstance(action, SetState):
             y[i] = action.value
         elif isinstance(action, AddToState):
             y[i] += action.amount
         else:
             y[i] *= action.factor
+        contains = model.states[i].contains if i < len(model.states) else {}
+        if contains and y[i] != before:
+            jumps.append((action.time_h, {el: (y[i] - before) * amount for el, amount in contains.items()}))
         return False
     if action.name not in base:
         raise ProtocolError(f"event at t = {action.time_h} h sets unknown parameter {action.name!r}")
@@ -308,11 +328,12 @@ def simulate(
     pending = list(actions)
     status, failed_at = 0, None
     seg_starts: list[float] = []
+    jumps: list[tuple[float, dict[str, float]]] = []
     seg_params: list[np.ndarray] = []
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed = False
         while pending and pending[0].time_h <= t0:
-            changed |= _apply(pending.pop(0), y, base, model)
+            changed |= _apply(pending.pop(0), y, base, model, jumps)
         if changed:
             p = model.parameter_vector(base)
         if not seg_params or changed:
@@ -336,7 +357,7 @@ def simulate(
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
-                    np.array(seg_starts), np.array(seg_params))
+                    np.array(seg_starts), np.array(seg_params), tuple(jumps))
     if check and status != 0:
         days = failed_at / units.HOURS_PER_DAY  # negative during a history before t = 0
         raise SimulationError(

@@ -19,6 +19,7 @@ from ckdmbd.parameters import ParameterSet, corrected_parameters, default_parame
 from ckdmbd.physiology import (
     bone_cells,
     bone_mineral,
+    calcification,
     calcitriol,
     calcium_buffer,
     dialysis,
@@ -76,6 +77,7 @@ def submodels(configuration: str) -> tuple:
         kidney.DEFAULT,
         dialysis.SUBMODEL,
         calcium_buffer.SUBMODEL,
+        calcification.SUBMODEL,
         uremia.SUBMODEL,
         phosphate_pools.SUBMODEL,
         osteoblast_signalling.DEFAULT,

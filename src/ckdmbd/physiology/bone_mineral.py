@@ -73,7 +73,7 @@ def mineral_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ecf_calcium, hydr
                    FracJ14, FracJ15, MOCratio0, MOCratioGam, Q_0, k14a, k15a, kLShap, kHApIn):
     oc_g = ppow(osteoclasts, J14OCgam)
     OCeqn = J14OCmax * oc_g / (oc_g + J14OC50**J14OCgam)
-    MOCratioEff = ppow(rank_rankl / osteoclasts / MOCratio0, MOCratioGam)
+    MOCratioEff = ppow(rank_rankl / max(osteoclasts, 1e-30) / MOCratio0, MOCratioGam)  # 0/0 when both vanish
     J14 = T13 * Q_0 * (1.0 - FracJ14) + OCeqn * Q_0 * FracJ14 * MOCratioEff
     J15 = T15 * ecf_calcium * (1.0 - FracJ15) + T15 * ecf_calcium * FracJ15 * hydroxyapatite_formation
     return (J14, J15, k14a * bone_nonexchangeable_calcium, k15a * bone_exchangeable_calcium,

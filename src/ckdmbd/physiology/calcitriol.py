@@ -93,13 +93,15 @@ def calcitriol_synthesis(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65
 @numba.njit(cache=True, error_model="numpy")
 def calcitriol_synthesis_with_fgf23(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69,
                                     AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected,
-                                    PhosEffGam, pth_hydroxylase_floor_pM, fgf23_effect, fgf23_hydroxylase_gamma):
-    """Corrected synthesis, with FGF23 suppressing the hydroxylase (default configuration)."""
+                                    PhosEffGam, pth_hydroxylase_floor_pM, fgf23_effect, fgf23_hydroxylase_gamma,
+                                    active_vitamin_d_pmol_per_h):
+    """Corrected synthesis, with FGF23 suppressing the hydroxylase, plus oral active vitamin D (default
+    configuration; a daily dose as a constant input: the 7-h half-life makes the daily swing a detail)."""
     production, decay, synthesis, elimination, effect = calcitriol_synthesis(
         pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam,
         phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam, pth_hydroxylase_floor_pM)
-    suppression = ppow(fgf23_effect, -fgf23_hydroxylase_gamma)
-    return production * suppression, decay, synthesis, elimination, effect * suppression
+    suppression = max(fgf23_effect, 1e-3) ** -fgf23_hydroxylase_gamma  # FGF23 never reaches 0; round-off might
+    return production * suppression, decay, synthesis, elimination, effect * suppression, active_vitamin_d_pmol_per_h
 
 
 _DERIVED = ("T66", "PhosEffMax", "PhosEff50_corrected")
@@ -107,5 +109,7 @@ REFERENCE = Submodel("calcitriol", __doc__, calcitriol_synthesis_reference, OUTP
                      ("PetersonRiggs2010",), derive_reference, _DERIVED)
 CORRECTED = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010",), derive_default, _DERIVED)
-DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, OUTPUTS, STATES, PROCESSES,
+DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, (*OUTPUTS, "active_vitamin_d_input"),
+                   STATES, (*PROCESSES, Process("active_vitamin_d", "active_vitamin_d_input", {"calcitriol": 1.0},
+                                                "oral calcitriol / alfacalcidol, pmol/h of calcitriol")),
                    ("PetersonRiggs2010", "ACOP2020FGF23"), derive_default, _DERIVED)

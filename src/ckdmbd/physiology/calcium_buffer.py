@@ -6,6 +6,10 @@ During dialysis more than 500 mg of calcium can cross the dialyzer, yet plasma c
 slowly for a 4-h session, so the default configuration adds this pool: it exchanges with the diffusible plasma
 calcium at clearance K_mix towards equilibrium content V_mix x diffusible Ca (zero flux at baseline). K_mix and
 V_mix are assumed values chosen to reproduce Gotch's 76 % (tested).
+
+The pool is bone surface, so its exchange clearance scales with bone turnover (``bone_turnover_index``: mean
+osteoclast and osteoblast activity relative to baseline): low-turnover (adynamic) bone, typical when PTH is low
+after parathyroidectomy, buffers calcium and phosphate swings less and leaves more of them to soft tissue.
 """
 
 import numba
@@ -17,7 +21,7 @@ STATES = (
           lambda p: p["miscible_calcium_volume"] * p["plasma_diffusible_calcium_fraction"] * p["P_0"] / p["V1"],
           {"calcium": 1.0}, ""),
 )
-OUTPUTS = ("calcium_to_miscible_pool",)
+OUTPUTS = ("calcium_to_miscible_pool", "bone_turnover_index")
 PROCESSES = (
     Process("calcium_to_miscible_pool", "calcium_to_miscible_pool", {"ecf_calcium": -1.0, "miscible_calcium": 1.0},
             "K_mix * (f_diffusible*[Ca] - M/V_mix), mmol/h"),
@@ -25,10 +29,13 @@ PROCESSES = (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def miscible_exchange(ca_mM, miscible_calcium, miscible_calcium_clearance, miscible_calcium_volume,
-                      plasma_diffusible_calcium_fraction):
+def miscible_exchange(ca_mM, miscible_calcium, osteoclasts, osteoblasts_total, OC_0, OB_0,
+                      miscible_calcium_clearance, miscible_calcium_volume, plasma_diffusible_calcium_fraction):
+    """The exchange clearance scales with bone turnover (mean of osteoclast and osteoblast activity relative to
+    baseline): adynamic bone, as after parathyroidectomy, buffers calcium less."""
+    turnover = 0.5 * (osteoclasts / OC_0 + osteoblasts_total / OB_0)
     driving = plasma_diffusible_calcium_fraction * ca_mM - miscible_calcium / miscible_calcium_volume
-    return (miscible_calcium_clearance * driving,)
+    return miscible_calcium_clearance * turnover * driving, turnover
 
 
 SUBMODEL = Submodel("calcium_buffer", __doc__, miscible_exchange, OUTPUTS, STATES, PROCESSES, ("Gotch2010",))

@@ -16,7 +16,8 @@ Extensions in the default configuration (``absorption_extended``), needed once c
 - calcium: a passive, calcitriol-independent absorbable fraction floors F11 (PR's F11 tends to 0 without
   calcitriol, but haemodialysis patients absorb a median 12 % of a calcium load; Armas 2013).
 - phosphate binders bind gut phosphate in proportion to the binder dose (phosphate-binder-equivalent grams per day
-  x adherence); bound phosphate leaves in the faeces (boundary "faeces").
+  x adherence); bound phosphate leaves in the faeces (boundary "faeces"). Calcium-based binders add their calcium
+  to the diet's (calcium acetate 25.3 %, carbonate 40 % elemental calcium), absorbed like dietary calcium.
 """
 
 import numba
@@ -78,12 +79,12 @@ EXTENDED_PROCESSES = (
 def absorption_extended(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos,
                         F12, T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0, calcitriol_baseline_pM,
                         phosphate_passive_fraction, calcium_passive_fraction, binder_pbe_g_per_day,
-                        binder_adherence, binder_binding_rate_per_g):
+                        binder_adherence, binder_binding_rate_per_g, binder_calcium_mmol_per_h):
+    oral_ca = OralCa + binder_calcium_mmol_per_h * binder_adherence  # calcium-based binders add calcium
     (diet_ca, J40, cap_gain, cap_loss, _diet_p, J53) = absorption(
-        calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos, F12, T28, T29,
+        calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, oral_ca, OralPhos, F12, T28, T29,
         T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0)
-    if diet_ca < OralCa * calcium_passive_fraction:
-        diet_ca = OralCa * calcium_passive_fraction
+    diet_ca = max(diet_ca, oral_ca * calcium_passive_fraction)
     c8 = ppow(calcitriol_pM, CaPOgam)
     c80 = calcitriol_baseline_pM**CaPOgam
     active = (c8 / (T35**CaPOgam + c8)) / (c80 / (T35**CaPOgam + c80))  # 1 at baseline, 0 without calcitriol

@@ -20,7 +20,7 @@ nephrons excrete more phosphate each as kidney function falls. Residual GFR may 
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import ppow
+from ckdmbd.physiology._math import smooth_floor
 
 STATES = (
     State("gfr", "L/h", "glomerular filtration rate", from_parameter("GFR_0"), {}, "GFR"),
@@ -85,11 +85,14 @@ def excretion(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, 
 @numba.njit(cache=True, error_model="numpy")
 def excretion_regulated(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, T46,
                         ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction, kGFR,
-                        fgf23_effect, fgf23_phosphaturia_gamma, pth_phosphaturia_gamma, pth_baseline_pM):
-    """Corrected excretion; PTH and FGF23 internalise NaPi-2a/2c, lowering the tubular phosphate threshold."""
-    threshold = T46 * ppow(fgf23_effect, -fgf23_phosphaturia_gamma) * ppow(pth_pM / pth_baseline_pM,
-                                                                           -pth_phosphaturia_gamma)
-    return excretion(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, threshold,
+                        fgf23_effect, fgf23_phosphaturia_gamma, pth_phosphaturia_gamma, pth_baseline_pM,
+                        pth_hydroxylase_floor_pM):
+    """Corrected excretion; PTH and FGF23 internalise NaPi-2a/2c, lowering the tubular phosphate threshold.
+    PTH reads through the same smooth floor as in the hydroxylase term (PTH^-0.2 is infinite at PTH = 0)."""
+    pth = smooth_floor(pth_pM, pth_hydroxylase_floor_pM)
+    threshold = (T46 * max(fgf23_effect, 1e-3) ** -fgf23_phosphaturia_gamma
+                 * (pth / pth_baseline_pM) ** -pth_phosphaturia_gamma)
+    return excretion(max(gfr, 0.0), ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, threshold,
                      ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction, kGFR)
 
 

@@ -15,7 +15,7 @@ Ctriol / Ctriol50 bug", 2015) by computing the EC50 from the baseline calcitriol
 
 The default configuration (``gland_tissue``) goes further and makes the gland tissue: PTH is secreted by every
 functioning tissue (native glands; a forearm autograft once revascularised, t1/2 about 10 days), each tissue's
-mass grows (hyperplasia, logistic) or regresses towards G x reference mass at Peterson-Riggs' capacity rate,
+mass grows (hyperplasia, logistic, doubling time about a year) or regresses towards G x reference mass,
 and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
 calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
 leave the other. Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
@@ -131,14 +131,14 @@ TISSUE_PROCESSES = (
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _tissue_turnover(mass, reference_mass, drive, PTout):
+def _tissue_turnover(mass, reference_mass, drive, rate):
     """Hyperplasia as logistic growth towards the carrying capacity G x reference mass:
-    dM/dt = PTout M (1 - M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline) and the same rate
-    constant (t1/2 180 days), so growth from normal to a 4-5x hyperplastic gland takes one to two years;
-    proportional to M because new tissue comes from dividing cells, so a small remnant or graft regrows slowly."""
+    dM/dt = r M (1 - M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline); the rate r
+    (``gland_growth_rate``) is a cell-proliferation rate, so growth from normal to a 4-5x hyperplastic gland takes
+    years and a small remnant or graft regrows slowly (proportional to its own mass)."""
     if reference_mass <= 0.0 or drive <= 0.0:
-        return 0.0, PTout * mass
-    return PTout * mass, PTout * mass * mass / (drive * reference_mass)
+        return 0.0, rate * mass
+    return rate * mass, rate * mass * mass / (drive * reference_mass)
 
 
 def derive_tissue(p):
@@ -156,23 +156,26 @@ def derive_tissue(p):
 def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool,
                  parathyroid_tissue_native, parathyroid_tissue_graft, graft_function, native_tissue_ref,
                  graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
-                 calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam, PTout,
-                 Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma, pth_secretion_max,
-                 pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope):
+                 calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam,
+                 gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
+                 pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope, cinacalcet_mg_per_day,
+                 cinacalcet_setpoint_shift_max, cinacalcet_ed50_mg_per_day):
     """Default configuration: secretion from every functioning tissue, following the four-parameter
     calcium-sensing curve in ionised calcium, R = B + (A - B) / (1 + (iCa/S)^m); each tissue grows or regresses."""
     functioning = parathyroid_tissue_native + graft_function * parathyroid_tissue_graft
     low = pth_min_fraction * pth_secretion_max
-    per_tissue = low + (pth_secretion_max - low) / (1.0 + ppow(ionized_calcium_mM / pth_setpoint_ionized_mM,
-                                                                  pth_sensing_slope))
+    # cinacalcet sensitises the calcium-sensing receptor: the set point falls (Emax model in the daily dose)
+    setpoint = pth_setpoint_ionized_mM * (1.0 - cinacalcet_setpoint_shift_max * cinacalcet_mg_per_day
+                                          / (cinacalcet_ed50_mg_per_day + cinacalcet_mg_per_day))
+    per_tissue = low + (pth_secretion_max - low) / (1.0 + ppow(ionized_calcium_mM / setpoint, pth_sensing_slope))
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, calcitriol_pM, plasma_pth, gland_pool, functioning, 1.0,
         per_tissue, 1.0, 1.0, per_tissue, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
     ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
     drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
              * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
-    n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, PTout)
-    g_in, g_out = _tissue_turnover(parathyroid_tissue_graft, graft_tissue_ref, drive, PTout)
+    n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, gland_growth_rate)
+    g_in, g_out = _tissue_turnover(parathyroid_tissue_graft, graft_tissue_ref, drive, gland_growth_rate)
     return (secretion, fill, empty, clearance, n_in, n_out, g_in, g_out,
             graft_revascularisation_rate * (1.0 - graft_function), drive)
 

@@ -1,0 +1,299 @@
+"""The interactive HTML report: structure and escaping (unit tests), and rendering in headless Chromium.
+
+The browser tests need Debian's ``chromium``; without it they are skipped, except under CI (``CI=true``), where a
+missing browser is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ckdmbd.report_html import CAP_MMOL2_TO_MG2, MAX_POINTS, PANELS, _figure_json, downsample, html_report
+
+MARKER = "parathyroidectomy with forearm autograft"
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+
+
+def synthetic_frame(days: float = 30.0, step_h: float = 1.0, deposit: bool = True) -> pd.DataFrame:
+    t = np.arange(0.0, days + 1e-9, step_h / 24.0)
+    wave = np.sin(2 * np.pi * t / 2.33)
+    frame = pd.DataFrame({
+        "time_days": t,
+        "calcium_mmol_L": 2.3 + 0.05 * wave,
+        "ionized_calcium_mmol_L": 1.15 + 0.03 * wave,
+        "phosphate_mmol_L": 1.6 - 0.5 * wave,
+        "pth_pmol_L": 30 + 5 * wave,
+        "calcitriol_pmol_L": 20 + 2 * wave,
+        "fgf23_pg_mL": 300 + 20 * wave,
+        "on_dialysis": (wave > 0.8).astype(float),
+    })
+    if deposit:
+        frame["deposit_diameter_cm"] = np.linspace(0.0, 1.2, len(t))
+    return frame
+
+
+def synthetic_sessions(days: float = 30.0) -> pd.DataFrame:
+    start = np.arange(0.5, days, 7 / 3)
+    return pd.DataFrame({
+        "start_day": start,
+        "pre_phosphate_mmol_L": np.full(len(start), 1.9),
+        "pre_calcium_mmol_L": np.full(len(start), 2.25),
+        "pre_ionized_calcium_mmol_L": np.full(len(start), 1.12),
+        "pre_pth_pmol_L": np.full(len(start), 35.0),
+    })
+
+
+def in_figures(text: str) -> str:
+    """``text`` as it appears in the figures' JSON (plotly escapes non-ASCII, '/', '<' and '>')."""
+    from plotly.io.json import to_json_plotly
+
+    return to_json_plotly(text)[1:-1]
+
+
+CASE = [{"quantity": "Total calcium", "reported": "2.12 mmol/L", "model": "2.15 mmol/L", "note": "pre-dialysis"},
+        {"quantity": "Intact PTH", "reported": "<b>155</b> pmol/L", "model": "140 pmol/L", "source": "table 1"}]
+
+
+@pytest.fixture(scope="module")
+def report() -> str:
+    return html_report(synthetic_frame(), title=f"case {HOSTILE}", description=f"a run {HOSTILE}",
+                       sessions=synthetic_sessions(), markers=[(12.0, MARKER), (20.0, f"excision {HOSTILE}")],
+                       case_values=CASE, notes=["first note", f"second {HOSTILE}"],
+                       citations=["Peterson MC, Riggs MM. Bone 2010;46:49-63.", f"cite {HOSTILE}"])
+
+
+def test_one_inline_plotly_and_no_external_resources(report):
+    assert report.count("* plotly.js v") == 1  # the library's banner: embedded once, not per panel
+    assert "<script src" not in report.lower() and "<link" not in report.lower()
+    assert 'http-equiv="Content-Security-Policy"' in report and "default-src 'none'" in report
+    assert report.count("<script") == report.count("</script>")
+
+
+def test_reference_bands(report):
+    for text in ("reference 2.10–2.60 mmol/L", "assumed reference 1.10–1.35 mmol/L", "reference 0.87–1.45 mmol/L",
+                 "reference 1.5–6.1 pmol/L", "KDIGO dialysis target 2–9 × ULN (12.2–54.9 pmol/L)",
+                 "KDOQI: below 4.4 mmol²/L² (55 mg²/dL²)"):
+        assert in_figures(text) in report, text
+    assert "an assumed laboratory range" in report  # the ionized calcium caption says so
+
+
+def test_every_panel_has_its_div(report):
+    for panel in PANELS:
+        assert report.count(f'id="panel-{panel.key}"') == 1, panel.key
+
+
+def test_markers_on_every_panel_and_listed(report):
+    # one annotation per panel (in the figure JSON) and one entry in the list of events
+    assert report.count(MARKER) == len(PANELS) + 1
+    # escaped for plotly's text (which reads entities, and would read tags) as for the page
+    assert report.count("excision &lt;script&gt;alert(&#x27;x&#x27;)") == len(PANELS) + 1
+    assert "<li>day 12: parathyroidectomy with forearm autograft</li>" in report
+
+
+def test_case_table_notes_and_citations(report):
+    assert 'id="case-values"' in report
+    assert "<th>Quantity</th><th>Reported</th><th>Model</th><th>Note</th><th>Source</th>" in report
+    assert "<td>2.12 mmol/L</td><td>2.15 mmol/L</td><td>pre-dialysis</td><td></td>" in report
+    assert "<td>&lt;b&gt;155&lt;/b&gt; pmol/L</td>" in report
+    assert "<p>first note</p>" in report
+    assert "<li>Peterson MC, Riggs MM. Bone 2010;46:49-63.</li>" in report
+
+
+def test_user_text_is_escaped(report):
+    assert "alert('x')" not in report  # not raw anywhere: neither in the page nor in the figures' JSON
+    assert "<b>bold</b>" not in report
+    escaped = html.escape(HOSTILE)
+    assert f"<title>case {escaped}</title>" in report
+    assert f'<p class="description">a run {escaped}</p>' in report
+    assert f"<p>second {escaped}</p>" in report
+    assert f"<li>cite {escaped}</li>" in report
+
+
+def test_optional_panels_are_skipped():
+    frame = synthetic_frame(deposit=False).drop(columns=["calcitriol_pmol_L", "fgf23_pg_mL",
+                                                         "ionized_calcium_mmol_L", "on_dialysis"])
+    out = html_report(frame, title="t", description="d", sessions=None, markers=[])
+    for key in ("deposit", "calcitriol", "fgf23", "ionized-calcium"):
+        assert f'id="panel-{key}"' not in out
+    for key in ("calcium", "phosphate", "pth", "cap"):
+        assert f'id="panel-{key}"' in out
+    assert "pre-dialysis" not in out and "case-values" not in out and "<h2>Notes</h2>" not in out
+    assert in_figures("KDIGO dialysis target 2–9") not in out  # a target for patients on dialysis only
+    assert "time (days)" in out
+
+
+def test_empty_sessions_mean_no_dialysis_markers():
+    out = html_report(synthetic_frame(), title="t", description="d", sessions=pd.DataFrame(), markers=[])
+    assert "pre-dialysis" not in out
+
+
+def test_downsample_keeps_extremes_and_ends():
+    x = np.linspace(0, 100, 50_001)
+    y = np.sin(x) + np.where(np.arange(len(x)) == 12_345, 5.0, 0.0)
+    xs, ys = downsample(x, y, 1000)
+    assert len(xs) <= 1000
+    assert xs[0] == x[0] and xs[-1] == x[-1]
+    assert ys.max() == y.max() and ys.min() == y.min()
+    assert np.all(np.diff(xs) > 0)
+    same_x, same_y = downsample(x[:10], y[:10])
+    assert np.array_equal(same_x, x[:10]) and np.array_equal(same_y, y[:10])
+
+
+def test_long_run_is_thinned_in_years_with_exact_pre_dialysis_values():
+    days = 3 * 365.25
+    frame, sessions = synthetic_frame(days, step_h=0.5), synthetic_sessions(days)
+    assert len(frame) > MAX_POINTS
+    panel = next(p for p in PANELS if p.key == "phosphate")
+    pre = (sessions["start_day"].to_numpy(), sessions["pre_phosphate_mmol_L"].to_numpy())
+    fig = _figure_json(panel, frame["time_days"].to_numpy(), frame["phosphate_mmol_L"].to_numpy(), 365.25,
+                       "time (years)", True, pre, [(400.0, MARKER)])
+    continuous, dots = fig["data"]
+    assert len(continuous["x"]) <= MAX_POINTS
+    assert len(dots["x"]) == len(sessions)
+    np.testing.assert_allclose(dots["x"], sessions["start_day"] / 365.25, rtol=1e-6)
+    assert fig["layout"]["shapes"][-1]["x0"] == pytest.approx(400.0 / 365.25)
+    out = html_report(frame, title="t", description="d", sessions=sessions, markers=[])
+    assert "time (years)" in out and "thinned for plotting" in out
+
+
+def test_calcium_phosphate_product_in_both_units():
+    frame = synthetic_frame()
+    panel = next(p for p in PANELS if p.key == "cap")
+    product = (frame["calcium_mmol_L"] * frame["phosphate_mmol_L"]).to_numpy()
+    fig = _figure_json(panel, frame["time_days"].to_numpy(), product, 1.0, "time (days)", False, None, [])
+    (trace,) = fig["data"]
+    np.testing.assert_allclose(trace["customdata"], trace["y"] * CAP_MMOL2_TO_MG2, rtol=1e-5)
+    assert "mg²/dL²" in trace["hovertemplate"]
+    band = fig["layout"]["shapes"][0]
+    assert (band["y0"], band["y1"]) == (0.0, 4.4)
+
+
+# --- in a browser --------------------------------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+# Chromium logs console messages as "...:INFO:CONSOLE:12] "message", source: file:///... (12)" (this build logs
+# console.error at INFO level too, so the level cannot tell errors apart); the report logs nothing, so any
+# console message, and any uncaught exception, is a failure.
+CONSOLE = re.compile(r":CONSOLE[:(]|Uncaught")
+
+# Zoom the first panel's time axis, then record every panel's range: the zoom must reach every panel.
+PROBE = """<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    Plotly.relayout("panel-calcium", {"xaxis.range": [5, 15]}).then(function () {
+      setTimeout(function () {
+        var out = {};
+        document.querySelectorAll(".js-plotly-plot").forEach(function (gd) { out[gd.id] = gd.layout.xaxis.range; });
+        var pre = document.createElement("pre");
+        pre.id = "probe";
+        pre.textContent = JSON.stringify(out);
+        document.body.appendChild(pre);
+      }, 500);
+    });
+  }, 500);
+});
+</script>"""
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (apt-get install chromium); the HTML report must be checked in a "
+                        "browser under CI")
+        pytest.skip("chromium is not installed (apt-get install chromium); browser test of the HTML report skipped")
+    return found
+
+
+def run_chromium(browser: str, page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+    profile = tmp / f"profile-{page.stem}-{len(extra)}"
+    args = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+            "--virtual-time-budget=10000", *extra, page.as_uri()]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def console_problems(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if CONSOLE.search(line)]
+
+
+def test_console_check_catches_errors(tmp_path):
+    """The console check can fail: a page with a console.error and an uncaught exception trips it."""
+    browser = chromium()
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><p>x</p><script>console.error('deliberate');</script>"
+                    "<script>notDefinedAnywhere();</script></body></html>")
+    problems = console_problems(run_chromium(browser, page, tmp_path, "--dump-dom").stderr)
+    assert any("deliberate" in p for p in problems), problems
+    assert any("Uncaught" in p and "notDefinedAnywhere" in p for p in problems), problems
+
+
+@pytest.fixture(scope="module")
+def simulated_report(tmp_path_factory) -> Path:
+    from ckdmbd.scenario import load_scenario, run_scenario
+    from ckdmbd.sessions import session_table
+
+    sc = load_scenario("hemodialysis-adherent")
+    sc = dataclasses.replace(sc, duration_h=30 * 24.0)  # one month after the simulated 5-year history
+    frame = run_scenario(sc).to_frame()
+    sessions = session_table(frame, sc.events)
+    assert len(sessions) >= 10
+    text = html_report(frame, title=f"{sc.name} {HOSTILE}", description=sc.description, sessions=sessions,
+                       markers=[(10.0, MARKER)],
+                       case_values=[{"quantity": "Phosphate", "reported": "1.9 mmol/L", "model": "1.8 mmol/L"}],
+                       notes=["A one-month run."], citations=["Peterson MC, Riggs MM. Bone 2010;46:49-63."])
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_report_renders_in_chromium(simulated_report, tmp_path):
+    browser = chromium()
+    text = simulated_report.read_text(encoding="utf-8")
+    panels = re.findall(r'<div id="(panel-[a-z0-9-]+)"', text)
+    assert {"panel-calcium", "panel-ionized-calcium", "panel-phosphate", "panel-pth", "panel-cap"} <= set(panels)
+    probe = tmp_path / "probe.html"
+    probe.write_text(text.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
+    proc = run_chromium(browser, probe, tmp_path, "--dump-dom")
+    assert console_problems(proc.stderr) == []
+    dom = proc.stdout
+    starts = sorted((dom.index(f'id="{p}"'), p) for p in panels)
+    for (begin, name), (end, _) in zip(starts, [*starts[1:], (len(dom), "")], strict=True):
+        chunk = dom[begin:end]
+        assert 'class="main-svg"' in chunk, f"{name} did not render"
+        assert "scatterlayer" in chunk and MARKER in chunk, name
+    match = re.search(r'<pre id="probe">(.*?)</pre>', dom)
+    assert match, "the probe script did not run"
+    ranges = json.loads(html.unescape(match.group(1)))
+    assert set(ranges) == set(panels)
+    for name, rng in ranges.items():
+        assert rng == pytest.approx([5, 15]), f"zoom did not reach {name}"
+
+
+def test_report_screenshot(simulated_report, tmp_path):
+    browser = chromium()
+    shot = tmp_path / "report.png"
+    proc = run_chromium(browser, simulated_report, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400")
+    assert console_problems(proc.stderr) == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000
+    from PIL import Image  # matplotlib's dependency
+
+    with Image.open(shot) as im:
+        assert im.size == (1400, 2400)
+        colours = im.convert("RGB").resize((350, 600)).getcolors(maxcolors=1_000_000)
+    assert len(colours) > 100  # plots, not a blank page

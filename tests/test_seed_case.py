@@ -1,0 +1,112 @@
+"""The seed case end to end (issue #4), against the case report in ../shared/seed/.
+
+Reported 18 months after parathyroidectomy with forearm autograft, non-adherent to binders and diet: total calcium
+2.12 mmol/L (2.10-2.60), phosphate "6.6 mmol/l" (read as 6.6 mg/dL = 2.13 mmol/L, see the report), intact PTH
+3.7 pmol/L (1.5-6.1), a calcified gluteal mass of about 15 cm; after removal of half the mass and excision of the
+graft, calcium-phosphate metabolism improved and the rest of the mass shrank over months.
+"""
+
+import numpy as np
+import pytest
+
+from ckdmbd.protocol import Diet, Hemodialysis, Parathyroidectomy, SetGFR
+from ckdmbd.scenario import load_scenario, run_scenario
+from ckdmbd.sessions import session_output_times, session_table
+from ckdmbd.simulation import simulate
+from ckdmbd.units import HOURS_PER_YEAR
+
+MONTH_DAYS = 365.25 / 12
+
+
+def _run(name):
+    sc = load_scenario(name)
+    frame = run_scenario(sc).to_frame()
+    return sc, frame, session_table(frame, sc.events)
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return _run("seed-case")
+
+
+def _window(sessions, start_month, end_month, column):
+    sel = (sessions["start_day"] >= start_month * MONTH_DAYS) & (sessions["start_day"] < end_month * MONTH_DAYS)
+    return sessions.loc[sel, column]
+
+
+def _at(frame, month, column):
+    return frame[column].iloc[int(np.argmin(np.abs(frame["time_days"] - month * MONTH_DAYS)))]
+
+
+def test_eighteen_months_after_surgery_matches_the_report(seed):
+    _sc, frame, sessions = seed
+    pth = _window(sessions, 17.5, 18.5, "pre_pth_pmol_L").mean()
+    calcium = _window(sessions, 17.5, 18.5, "pre_calcium_mmol_L").mean()
+    phosphate = _window(sessions, 17.5, 18.5, "pre_phosphate_mmol_L").mean()
+    assert 1.5 <= pth <= 6.1  # reported 3.7 pmol/L, within the normal range with the graft in place
+    assert 2.0 <= calcium <= 2.25  # reported 2.12 mmol/L
+    assert phosphate > 1.8  # high under non-adherence (reported 6.6 mg/dL = 2.13 mmol/L)
+    assert _at(frame, 18.0, "deposit_diameter_cm") >= 10.0  # reported about 15 cm
+
+
+def test_surgery_removes_half_the_deposit_and_books_it(seed):
+    _sc, frame, _sessions = seed
+    before, after = _at(frame, 18.99, "deposit_calcium"), _at(frame, 19.01, "deposit_calcium")
+    assert after == pytest.approx(0.5 * before, rel=0.02)
+    # the removed mineral left the body through surgery: the balance still closes
+    for el in ("calcium", "phosphate"):
+        assert np.max(np.abs(frame[f"{el}_imbalance_mmol"])) / frame[f"{el}_body_mmol"].iloc[0] < 1e-6
+    net = frame["calcium_net_input_mmol"].to_numpy()
+    i = int(np.argmin(np.abs(frame["time_days"] - 19 * MONTH_DAYS)))
+    assert net[i + 1] - net[i - 1] < -0.4 * before  # a step down of about half the deposit
+
+
+def test_graft_excision_lowers_pth_and_ca_x_p_and_the_mass_shrinks(seed):
+    _sc, frame, sessions = seed
+    pth_before = _window(sessions, 20.0, 21.0, "pre_pth_pmol_L").mean()
+    pth_after = _window(sessions, 22.0, 30.0, "pre_pth_pmol_L").mean()
+    assert pth_after < 0.1 * pth_before
+    cxp = lambda a, b: (_window(sessions, a, b, "pre_calcium_mmol_L")  # noqa: E731
+                        * _window(sessions, a, b, "pre_phosphate_mmol_L")).mean()
+    assert cxp(26.0, 30.0) < cxp(20.0, 21.0) - 0.3
+    d = [_at(frame, m, "deposit_diameter_cm") for m in (21.5, 24.0, 27.0, 29.9)]
+    assert d[0] > d[1] > d[2] > d[3]
+    assert d[3] < 0.9 * d[0]  # shrinks noticeably over months
+
+
+def test_adherent_variant_grows_no_mass_of_clinical_size():
+    _sc, frame, _sessions = _run("seed-case-adherent")
+    assert frame["deposit_diameter_cm"].max() < 1.0
+
+
+def test_hungry_bone_after_parathyroidectomy_in_high_turnover_bone():
+    """Severe secondary hyperparathyroidism (8 years on dialysis, no binders, 1,400 mg phosphorus/day), then total
+    parathyroidectomy with forearm autograft: bone formation outruns the collapsing resorption, calcium falls below
+    the reference range within weeks (hungry bone: Ca < 2.1 mmol/L), and the bone's net uptake resolves over
+    weeks to months as turnover settles. (Calcium itself stays low-normal: without supplements the model's
+    patient is hypoparathyroid until the graft works, and bone resists PTH in uraemia.)"""
+    history = 8 * HOURS_PER_YEAR
+    duration = 0.5 * HOURS_PER_YEAR
+    events = [SetGFR(-history, 0.0), Diet(-history, 900.0, 1400.0), Hemodialysis(-history, duration),
+              Parathyroidectomy(0.0, 1.0, autograft_mass=0.15)]
+    result = simulate("default", duration, events, start_h=-history, output_interval_h=24.0,
+                      extra_output_times_h=session_output_times(events, duration))
+    frame = result.to_frame()
+    sessions = session_table(frame, events)
+    assert frame["bone_exchangeable_calcium"].size > 0
+    turnover_before = result.outputs()["bone_turnover_index"].iloc[0]
+    assert turnover_before > 1.3  # high-turnover bone before surgery
+    assert frame["pth_pmol_L"].iloc[0] > 6 * 6.1  # severe secondary hyperparathyroidism
+    # calcium falls below the reference range within weeks
+    assert _window(sessions, 0.0, 1.5, "pre_calcium_mmol_L").min() < 2.10
+    assert _window(sessions, 0.0, 1.5, "pre_calcium_mmol_L").min() < sessions["pre_calcium_mmol_L"].iloc[0] - 0.04
+    # the bone's hunger: net mineral uptake (formation - resorption) peaks in weeks 2-4, then resolves
+    net = (frame["ledger_bone_formation"] - frame["ledger_bone_resorption"]).to_numpy()
+    day = frame["time_days"].to_numpy()
+
+    def uptake(a, b):
+        i, j = np.searchsorted(day, a), np.searchsorted(day, b)
+        return (net[j] - net[i]) / (day[j] - day[i])
+
+    assert uptake(14, 28) > 2.0  # mmol calcium per day into bone
+    assert uptake(90, 180) < 0.33 * uptake(14, 28)

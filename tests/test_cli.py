@@ -36,7 +36,8 @@ def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) ->
     files = sorted(p.name for p in out.iterdir())
     frame = pd.read_csv(out / "timeseries.csv")
     dialysis = "on_dialysis" in frame and frame["on_dialysis"].max() > 0
-    assert files == sorted(["overview.png", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])])
+    assert files == sorted(["overview.png", "report.html", "summary.json", "timeseries.csv",
+                            *(["sessions.csv"] if dialysis else [])])
     assert frame.columns[0] == "time_days"
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L", "gfr_mL_min"):
         assert col in frame.columns
@@ -92,7 +93,7 @@ def test_run_builtin(name: str, tmp_path: Path) -> None:
         assert text in result.stdout, (text, result.stdout)
     assert len(result.stdout.splitlines()) < 60
     dialysis = any(type(e).__name__ == "Hemodialysis" for e in sc.events)
-    written = ["overview.png", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])]
+    written = ["overview.png", "report.html", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])]
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["deep", "out", *written])  # no temporary folder
 
 
@@ -138,7 +139,7 @@ def test_text_from_the_file_is_not_markup(tmp_path: Path) -> None:
     result = invoke("run", str(path), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "odd [b]" in result.stdout
-    assert f"wrote {out / 'timeseries.csv'}, " in result.stdout  # the paths whole, not wrapped
+    assert f"wrote {out / 'report.html'}, {out / 'timeseries.csv'}, " in result.stdout  # the paths whole, not wrapped
     check_outputs(out, "odd [b]", 48.0, 24.0)
 
 

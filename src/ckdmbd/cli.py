@@ -129,7 +129,7 @@ def _print_summary(sc, frame, result, written) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ckdmbd.report import HEADLINE, predialysis_summary
+    from ckdmbd.report import HEADLINE, case_comparison, predialysis_summary
     from ckdmbd.sessions import session_table
 
     console = Console()
@@ -154,6 +154,17 @@ def _print_summary(sc, frame, result, written) -> None:
         console.print(f"mean session: phosphate reduction {m['phosphate_reduction']:.0%}, "
                       f"{m.get('phosphate_removed_mmol', float('nan')):.1f} mmol phosphate removed, "
                       f"{m.get('calcium_gained_mmol', float('nan')):+.1f} mmol calcium from the dialysate")
+    comparison = case_comparison(sc, frame, sessions)
+    if comparison:
+        case = Table(title="reported for the patient vs model")
+        for col in ("quantity", "time", "reported", "read as", "model"):
+            case.add_column(col)
+        for row in comparison:
+            case.add_row(*(escape(row[c]) for c in ("quantity", "time", "reported", "read as", "model")))
+        console.print(case)
+        for row in comparison:
+            if row["note"]:
+                console.print(f"note ({escape(row['quantity'])}): {escape(row['note'])}")
     mb = result.mass_balance().iloc[-1]
     console.print(f"mass balance: calcium imbalance {mb['calcium_imbalance_mmol']:.2e} mmol, "
                   f"phosphate {mb['phosphate_imbalance_mmol']:.2e} mmol; solver: {result.n_steps} steps")

@@ -169,10 +169,86 @@ def write_outputs(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> 
                     break
 
 
+def event_label(ev) -> str:
+    """A short clinical label for an event, for the time axis of the report."""
+    from ckdmbd import protocol as p
+
+    if isinstance(ev, p.Parathyroidectomy):
+        what = "total" if ev.fraction_removed >= 1 else f"{ev.fraction_removed:.0%}"
+        return f"parathyroidectomy ({what})" + (" with forearm autograft" if ev.autograft_mass > 0 else "")
+    labels = {
+        p.GraftExcision: lambda e: "excision of the forearm graft",
+        p.DepositExcision: lambda e: f"surgical removal of {e.fraction:.0%} of the calcified mass",
+        p.Adherence: lambda e: f"binders taken: {e.fraction:.0%} of doses",
+        p.PhosphateBinder: lambda e: f"binder {e.binder} {e.dose_g_per_day:g} g/day",
+        p.Diet: lambda e: "diet: " + ", ".join(
+            f"{k} {v:g} mg/day" for k, v in (("calcium", e.calcium_mg_per_day), ("phosphorus", e.phosphorus_mg_per_day))
+            if v is not None),
+        p.Hemodialysis: lambda e: f"dialysis {len(e.weekdays)}x/week, {e.session_h:g} h",
+        p.ActiveVitaminD: lambda e: f"{e.drug} {e.dose_ug_per_day:g} ug/day",
+        p.Cinacalcet: lambda e: f"cinacalcet {e.dose_mg_per_day:g} mg/day",
+        p.TeriparatideDoses: lambda e: f"teriparatide {e.dose_ug:g} ug x {e.count}",
+        p.SetGFR: lambda e: f"GFR {e.gfr_ml_min:g} mL/min",
+        p.GFRDecline: lambda e: f"GFR decline {e.from_ml_min:g} -> {e.to_ml_min:g} mL/min",
+    }
+    return labels.get(type(ev), lambda e: type(e).__name__)(ev)
+
+
+def markers(scenario: Scenario) -> list[tuple[float, str]]:
+    """(day, label) for every event inside the reported run (t >= 0)."""
+    from ckdmbd.protocol import event_start_h
+
+    return [(event_start_h(ev) / units.HOURS_PER_DAY, event_label(ev)) for ev in scenario.events
+            if event_start_h(ev) >= 0.0]
+
+
+def case_comparison(scenario: Scenario, frame: pd.DataFrame, sessions: pd.DataFrame) -> list[dict]:
+    """The scenario's reported values beside the model's at the same time: on dialysis the mean pre-dialysis value
+    of the sessions within two weeks (a clinic samples before a session), else the value at that time."""
+    rows = []
+    for obs in scenario.observations:
+        day = obs.time_h / units.HOURS_PER_DAY
+        pre = f"pre_{obs.column}"
+        near = sessions[(sessions["start_day"] - day).abs() <= 14.0] if len(sessions) else sessions
+        if len(near) and pre in near:
+            model, how = float(near[pre].mean()), "pre-dialysis, mean of sessions within 2 weeks"
+        else:
+            i = int(np.argmin(np.abs(frame["time_days"].to_numpy() - day)))
+            model, how = float(frame[obs.column].iloc[i]), "at that time"
+        rows.append({
+            "quantity": obs.quantity.replace("_", " "),
+            "time": f"day {day:.0f}",
+            "reported": obs.reported,
+            "read as": f"{obs.value:.3g} {obs.unit}",
+            "model": f"{model:.3g} {obs.unit} ({how})",
+            "note": obs.note,
+        })
+    return rows
+
+
+MODEL_NOTES = [
+    "Ionised calcium is modelled as a fixed half of total calcium (no albumin or pH); the calcium-sensing of the "
+    "parathyroid tissue uses it.",
+    "Times the case report does not give (the two operations after presentation), the graft size, adherence "
+    "before surgery and the non-adherent diet are assumptions, written in the scenario file.",
+    "A model, not a patient: not for clinical decisions.",
+]
+
+
 def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict[str, Callable[[Path], None]]:
+    from ckdmbd.report_html import html_report
+
     summary = summarize(scenario, result, frame)
     sessions = session_table(frame, scenario.events)
+    comparison = case_comparison(scenario, frame, sessions)
+    if comparison:
+        summary["case_comparison"] = comparison
+    page = html_report(frame, title=f"{scenario.name} ({scenario.configuration} configuration)",
+                       description=scenario.description, sessions=sessions if len(sessions) else None,
+                       markers=markers(scenario), case_values=comparison or None,
+                       notes=MODEL_NOTES if comparison else [MODEL_NOTES[-1]], citations=result.citations)
     return {
+        "report.html": lambda p: p.write_text(page, encoding="utf-8"),
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
         "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p, sessions),

@@ -77,6 +77,56 @@ class Scenario:
     source: str = "<memory>"
     history_h: float = 0.0
     """Length of the simulated history before t = 0 (events at negative times happen in it)."""
+    observations: tuple[Observation, ...] = ()
+    """Values reported for the patient (a case report, labs), shown beside the model's in the report."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A reported value: quantity (a time-series column), time, value in the column's unit, and how it was
+    reported (text as in the source) with a note."""
+
+    quantity: str
+    column: str
+    time_h: float
+    value: float
+    unit: str
+    reported: str
+    note: str = ""
+
+
+OBSERVABLE = {
+    # quantity -> (column, unit of the column, molar mass g/mol for mass-concentration input, or None)
+    "calcium": ("calcium_mmol_L", "mmol/L", units.CALCIUM_G_PER_MOL),
+    "ionized_calcium": ("ionized_calcium_mmol_L", "mmol/L", units.CALCIUM_G_PER_MOL),
+    "phosphate": ("phosphate_mmol_L", "mmol/L", units.PHOSPHORUS_G_PER_MOL),
+    "pth": ("pth_pmol_L", "pmol/L", units.INTACT_PTH_G_PER_MOL),
+    "deposit_diameter": ("deposit_diameter_cm", "cm", None),
+}
+
+
+def _observation(raw: Any, where: str) -> Observation:
+    _fields(raw, where, {"quantity", "time", "value"}, {"reported", "note"})
+    quantity = raw["quantity"]
+    if quantity not in OBSERVABLE:
+        raise ScenarioError(f"{where}.quantity: {quantity!r} is not one of {', '.join(OBSERVABLE)}")
+    column, unit, molar_mass = OBSERVABLE[quantity]
+    text = raw["value"]
+    if molar_mass is None:
+        value = parse_quantity(text, unit, f"{where}.value")
+    else:  # molar concentration as such, or a mass concentration through the molar mass
+        try:
+            value = parse_quantity(text, unit, f"{where}.value")
+        except ScenarioError:
+            target = "pmol/L" if unit == "pmol/L" else "mmol/L"
+            mass_unit = "pg/mL" if unit == "pmol/L" else "mg/dL"
+            mass = parse_quantity(text, mass_unit, f"{where}.value")
+            value = mass / molar_mass * (1000.0 if target == "pmol/L" else 10.0)
+    for key in ("reported", "note"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ScenarioError(f"{where}.{key}: {raw[key]!r} must be a text")
+    time = parse_quantity(raw["time"], "h", f"{where}.time")
+    return Observation(quantity, column, time, value, unit, raw.get("reported", text), raw.get("note", ""))
 
 
 @cache
@@ -328,7 +378,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not a valid TOML file ({exc})") from None
-    _fields(doc, "", {"scenario"}, {"patient", "events"})
+    _fields(doc, "", {"scenario"}, {"patient", "events", "observations"})
     head = doc["scenario"]
     _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval", "history"})
     name = head["name"]
@@ -399,8 +449,15 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
                             "'default' configuration")
     hd = [e for e in events if isinstance(e, Hemodialysis)]
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration) for e in events]
+    raw_obs = doc.get("observations", [])
+    if not isinstance(raw_obs, list):
+        raise ScenarioError("observations: expected an array of tables ([[observations]])")
+    observations = tuple(_observation(raw, f"observations[{k}]") for k, raw in enumerate(raw_obs))
+    late = [o for o in observations if o.time_h > duration]
+    if late:
+        raise ScenarioError(f"observations: a {late[0].quantity} value lies after the end of the run")
     return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source,
-                    history)
+                    history, observations)
 
 
 def _close_schedule(ev: Hemodialysis, schedules: list[Hemodialysis], duration: float) -> Hemodialysis:

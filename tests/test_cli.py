@@ -36,8 +36,9 @@ def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) ->
     files = sorted(p.name for p in out.iterdir())
     frame = pd.read_csv(out / "timeseries.csv")
     dialysis = "on_dialysis" in frame and frame["on_dialysis"].max() > 0
-    assert files == sorted(["overview.png", "report.html", "summary.json", "timeseries.csv",
-                            *(["sessions.csv"] if dialysis else [])])
+    png_written = (out / "overview.png").exists()
+    assert files == sorted(["report.html", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else []),
+                            *(["overview.png"] if png_written else [])])
     assert frame.columns[0] == "time_days"
     for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L", "calcitriol_pmol_L", "gfr_mL_min"):
         assert col in frame.columns
@@ -72,8 +73,11 @@ def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) ->
     assert summary["solver"]["steps"] > 0
     assert summary["citations"] and all(isinstance(c, str) for c in summary["citations"])
 
-    png = (out / "overview.png").read_bytes()
-    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    if png_written:
+        png = (out / "overview.png").read_bytes()
+        assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "plotly" in page
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -93,7 +97,7 @@ def test_run_builtin(name: str, tmp_path: Path) -> None:
         assert text in result.stdout, (text, result.stdout)
     assert len(result.stdout.splitlines()) < 60
     dialysis = any(type(e).__name__ == "Hemodialysis" for e in sc.events)
-    written = ["overview.png", "report.html", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])]
+    written = ["report.html", "summary.json", "timeseries.csv", *(["sessions.csv"] if dialysis else [])]
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["deep", "out", *written])  # no temporary folder
 
 
@@ -269,7 +273,8 @@ def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckdmbd.report, "overview_plot", no_space)
-    result = invoke("run", "teriparatide-20ug", "--duration", "3 days", "--out", str(tmp_path / "a" / "b" / "out"))
+    result = invoke("run", "teriparatide-20ug", "--duration", "3 days", "--png",
+                    "--out", str(tmp_path / "a" / "b" / "out"))
     check_rejected(result.exit_code, result.stdout, result.stderr, "No space left on device")
     assert list(tmp_path.iterdir()) == []  # neither partial files nor the folders created on the way
 
@@ -314,3 +319,11 @@ def test_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
         check_rejected(proc.returncode, stdout, stderr, cases[case][3])
         assert not out.exists(), case
         assert after() == before, case
+
+
+def test_png_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", "peterson-riggs-2010", "--duration", "30 days", "--png", "-q", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    png = (out / "overview.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000

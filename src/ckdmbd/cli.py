@@ -63,8 +63,10 @@ def run(
     duration: Annotated[str | None, typer.Option(help='override the duration, e.g. "2 years"')] = None,
     output_interval: Annotated[str | None, typer.Option(help='override the output interval, e.g. "1 h"')] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
+    png: Annotated[bool, typer.Option("--png", help="also write overview.png (matplotlib; ~1 s more)")] = False,
 ) -> None:
-    """Simulate a scenario; write timeseries.csv, summary.json and overview.png; print a summary."""
+    """Simulate a scenario; write report.html (interactive plots), timeseries.csv, summary.json (and sessions.csv
+    on dialysis, overview.png with --png); print a summary."""
     from ckdmbd.protocol import ProtocolError
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
 
@@ -84,7 +86,7 @@ def run(
         _fail(str(exc))
     frame = result.to_frame()
     try:
-        written = write_outputs(out_dir, run_writers(sc, result, frame))
+        written = write_outputs(out_dir, run_writers(sc, result, frame, png=png))
     except OSError as exc:
         _fail(f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
     if not quiet:

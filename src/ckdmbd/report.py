@@ -235,7 +235,8 @@ MODEL_NOTES = [
 ]
 
 
-def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict[str, Callable[[Path], None]]:
+def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame,
+                png: bool = False) -> dict[str, Callable[[Path], None]]:
     from ckdmbd.report_html import html_report
 
     summary = summarize(scenario, result, frame)
@@ -251,5 +252,6 @@ def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict
         "report.html": lambda p: p.write_text(page, encoding="utf-8"),
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
-        "overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p, sessions),
-    } | ({"sessions.csv": lambda p: sessions.to_csv(p, index=False, float_format="%.6g")} if len(sessions) else {})
+    } | ({"sessions.csv": lambda p: sessions.to_csv(p, index=False, float_format="%.6g")} if len(sessions) else {}) \
+      | ({"overview.png": lambda p: overview_plot(frame, f"{scenario.name}: {scenario.description}", p, sessions)}
+         if png else {})

@@ -14,6 +14,9 @@ from typing import Annotated, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from ckdmbd.cli_fit import fit_command, forecast_command
+from ckdmbd.cli_labs import labs_app
+
 try:  # recent typer vendors click as typer._click (it has no public UsageError)
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover - older typer on click
@@ -54,6 +57,9 @@ class _OneLineErrors(TyperGroup):
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
                   help="ckdmbd: a virtual patient for mineral metabolism in chronic kidney disease.")
+app.add_typer(labs_app, name="labs")
+app.command("fit")(fit_command)
+app.command("forecast")(forecast_command)
 
 
 @app.command()

@@ -152,6 +152,20 @@ class Parathyroidectomy:
 
 
 @dataclass(frozen=True)
+class SetParathyroidTissue:
+    """The native parathyroid tissue mass (x normal glands) at ``time_h``, e.g. as estimated by calibration."""
+
+    time_h: float
+    mass: float
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require(self.mass > 0, f"parathyroid tissue mass must be positive, got {self.mass}")
+        _require("parathyroid_tissue_native" in state_names, "parathyroid tissue needs the default configuration")
+        return [SetState(self.time_h, "parathyroid_tissue_native", self.mass),
+                SetParameter(self.time_h, "native_tissue_ref", self.mass)]
+
+
+@dataclass(frozen=True)
 class GraftExcision:
     """Surgical removal of the autografted parathyroid tissue at ``time_h``."""
 
@@ -359,7 +373,8 @@ class Diet:
         return actions
 
 
-Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | GraftExcision | Hemodialysis | PhosphateBinder
+Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParathyroidTissue | GraftExcision
+         | Hemodialysis | PhosphateBinder
          | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | SetParameterEvent)
 
 

@@ -148,7 +148,8 @@ def _marker_rows(positions: list[float], labels: list[str]) -> list[int]:
 
 
 def _figure_json(panel: Panel, t: np.ndarray, y: np.ndarray, scale: float, x_title: str, dialysis: bool,
-                 pre: tuple[np.ndarray, np.ndarray] | None, markers: list[tuple[float, str]]) -> dict:
+                 pre: tuple[np.ndarray, np.ndarray] | None, markers: list[tuple[float, str]],
+                 spread: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     x_hover = "year %{x:.2f}" if scale != 1.0 else "day %{x:.2f}"
     xs, ys = downsample(t / scale, y)
     # 4 significant digits in decimal notation (d3's "r"; "~" trims trailing zeros): 2.4, 1.153, 12350
@@ -162,8 +163,16 @@ def _figure_json(panel: Panel, t: np.ndarray, y: np.ndarray, scale: float, x_tit
         return out | kw
 
     faint = dialysis and pre is not None  # the pre-dialysis dots carry the message; the swings are context
-    traces = [trace(xs, ys, mode="lines", name="model (continuous)" if dialysis else "model",
-                    line={"color": "#1f77b4", "width": 0.8 if faint else 1.5}, opacity=0.45 if faint else 1.0)]
+    traces = []
+    if spread is not None:  # a forecast's 5-95 % band from the parameter uncertainty, under the median
+        xl, yl = downsample(t / scale, spread[0])
+        xh, yh = downsample(t / scale, spread[1])
+        traces += [trace(xl, yl, mode="lines", name="5th percentile", line={"width": 0, "color": "#9ecae1"},
+                         showlegend=False),
+                   trace(xh, yh, mode="lines", name="5-95 % (parameter uncertainty)", fill="tonexty",
+                         fillcolor="rgba(31, 119, 180, 0.2)", line={"width": 0, "color": "#9ecae1"})]
+    traces.append(trace(xs, ys, mode="lines", name="model (continuous)" if dialysis else "model",
+                        line={"color": "#1f77b4", "width": 0.8 if faint else 1.5}, opacity=0.45 if faint else 1.0))
     if pre is not None:
         traces.append(trace(pre[0] / scale, pre[1], mode="markers", name="pre-dialysis",
                             marker={"color": "#d62728", "size": 4}))
@@ -263,7 +272,8 @@ def html_report(frame: pd.DataFrame, *, title: str, description: str, sessions: 
                 notes: list[str] | None = None, citations: list[str] | None = None) -> str:
     """Return a self-contained HTML document (no network access needed to view it).
 
-    ``frame``: the run's time series (``time_days`` and the clinical columns); ``sessions``: one row per dialysis
+    ``frame``: the run's time series (``time_days`` and the clinical columns; a forecast adds ``<column>_p05`` and
+    ``<column>_p95``, drawn as a band); ``sessions``: one row per dialysis
     session (``start_day``, ``pre_*`` columns) or None; ``markers``: (time in days, label) drawn as a vertical line
     on every panel; ``case_values``: table rows such as ``{"quantity": ..., "reported": ..., "model": ...,
     "note": ...}``; ``notes``: paragraphs; ``citations``: references. Every text is escaped."""
@@ -288,7 +298,10 @@ def html_report(frame: pd.DataFrame, *, title: str, description: str, sessions: 
             values = _pre_dialysis(sessions, panel.column)
             if values is not None:
                 pre = (sessions["start_day"].to_numpy(float), values)
-        fig = _figure_json(panel, t, y, scale, x_title, on_dialysis, pre, markers)
+        spread = None
+        if f"{panel.column}_p05" in frame and f"{panel.column}_p95" in frame:
+            spread = (frame[f"{panel.column}_p05"].to_numpy(float), frame[f"{panel.column}_p95"].to_numpy(float))
+        fig = _figure_json(panel, t, y, scale, x_title, on_dialysis, pre, markers, spread)
         div_id = f"panel-{panel.key}"
         ids.append(div_id)
         config = {"displaylogo": False, "responsive": True, "showLink": False,

@@ -54,6 +54,7 @@ from ckdmbd.protocol import (
     PhosphateBinder,
     ProtocolError,
     SetGFR,
+    SetParathyroidTissue,
     TeriparatideDoses,
 )
 
@@ -247,6 +248,12 @@ def _event(raw: Any, where: str) -> Event:
     if kind == "graft_excision":
         _fields(raw, where, {"type", "time"}, set())
         return GraftExcision(time())
+    if kind == "parathyroid_tissue":
+        _fields(raw, where, {"type", "time", "mass"}, set())
+        mass = raw["mass"]
+        if isinstance(mass, bool) or not isinstance(mass, int | float) or not 0 < mass <= 100:
+            raise ScenarioError(f"{where}.mass: {mass!r} must be a number in (0, 100] (x normal gland mass)")
+        return SetParathyroidTissue(time(), float(mass))
     if kind == "hemodialysis":
         return _hemodialysis(raw, where, time())
     if kind == "phosphate_binder":
@@ -298,7 +305,8 @@ def _event(raw: Any, where: str) -> Event:
     raise ScenarioError(f"{where}.type: unknown event type {kind!r} (expected {', '.join(EVENT_TYPES)})")
 
 
-EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "graft_excision", "hemodialysis",
+EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "parathyroid_tissue", "graft_excision",
+               "hemodialysis",
                "phosphate_binder", "adherence", "active_vitamin_d", "cinacalcet", "deposit_excision", "diet")
 
 
@@ -351,7 +359,7 @@ def _event_last_h(ev: Event) -> float:
         return ev.start_h
     if isinstance(ev, Hemodialysis):
         return ev.start_h  # sessions are generated inside the schedule and the run
-    if isinstance(ev, Parathyroidectomy | GraftExcision):
+    if isinstance(ev, Parathyroidectomy | GraftExcision | SetParathyroidTissue):
         return ev.time_h  # their actions depend on the model's structure, and all happen at once
     return max((a.time_h for a in ev.actions()), default=_event_start_h(ev))
 
@@ -447,7 +455,8 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         events.append(ev)
     if any(isinstance(e, Hemodialysis) for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: haemodialysis needs the 'default' configuration")
-    needs_default = (GraftExcision, PhosphateBinder, Adherence, ActiveVitaminD, Cinacalcet, DepositExcision, Diet)
+    needs_default = (GraftExcision, PhosphateBinder, Adherence, ActiveVitaminD, Cinacalcet, DepositExcision, Diet,
+                     SetParathyroidTissue)
     if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, needs_default)
            for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: autografts, binders, drugs, diet events and deposits need the "
@@ -550,3 +559,11 @@ def run_scenario(sc: Scenario, progress=None, **options):
     return simulate(sc.configuration, sc.duration_h, sc.events, output_interval_h=sc.output_interval_h,
                     parameters=sc.parameter_overrides, start_h=-sc.history_h,
                     extra_output_times_h=session_output_times(sc.events, sc.duration_h), **options)
+
+
+def scenario_text(name_or_path: str | Path) -> str:
+    """The TOML text of a built-in scenario or a scenario file (for writing a modified copy)."""
+    text_name = str(name_or_path)
+    if text_name in builtin_names():
+        return resources.files(BUILTIN_PACKAGE).joinpath(f"{text_name}.toml").read_text(encoding="utf-8")
+    return Path(name_or_path).read_text(encoding="utf-8")

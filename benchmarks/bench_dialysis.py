@@ -18,7 +18,7 @@ from ckdmbd.protocol import Hemodialysis, PhosphateBinder
 from ckdmbd.scenario import load_scenario, run_scenario
 from ckdmbd.sessions import session_output_times
 from ckdmbd.simulation import simulate
-from ckdmbd.units import HOURS_PER_YEAR
+from ckdmbd.units import HOURS_PER_YEAR, ml_min_to_l_h
 
 
 def _median_ms(fn, repeats: int) -> tuple[float, float, float]:
@@ -63,7 +63,8 @@ def main() -> None:
     rng = np.random.default_rng(1)
     t = time.perf_counter()
     for _ in range(args.patients):
-        params = {"T49": rng.uniform(45, 208) * 0.06, "dialyzer_phosphate_clearance": rng.uniform(130, 190) * 0.06}
+        params = {"T49": ml_min_to_l_h(rng.uniform(45, 208)),  # K_M range of Agar 2011
+                  "dialyzer_phosphate_clearance": ml_min_to_l_h(rng.uniform(130, 190))}
         params["T55"] = params["T49"] * 1.2 / 3226.0
         simulate("default", HOURS_PER_YEAR, events, initial_state=start, parameters=params)
     total = time.perf_counter() - t

@@ -10,7 +10,7 @@ from ckdmbd.model.configurations import model, parameters
 from ckdmbd.physiology import calcitriol, kidney
 from ckdmbd.protocol import Parathyroidectomy, SetGFR
 from ckdmbd.simulation import simulate
-from ckdmbd.units import HOURS_PER_YEAR, gfr_l_per_h
+from ckdmbd.units import HOURS_PER_YEAR, ml_min_to_l_h
 
 YEAR = HOURS_PER_YEAR
 
@@ -54,7 +54,7 @@ def test_renal_calcium_excretion_bounded_by_filtered_load_when_corrected():
     names = ("Reabs50", "T7", "T9", "T16", "T17", "T46", "ca_filtration_factor", "reabs_offset",
              "calcium_baseline_mM", "phosphate_filterable_fraction", "kGFR")
     for gfr_ml_min in (0.0, 1.0, 2.0, 3.0, 10.0, 100.0):
-        state = (gfr_l_per_h(gfr_ml_min), 2.4, 3.85, 20.0, 2.0)
+        state = (ml_min_to_l_h(gfr_ml_min), 2.4, 3.85, 20.0, 2.0)
         ref = kidney.excretion_reference(*state, *(p_ref[k] for k in names))
         cor = kidney.excretion(*state, *(p_def[k] for k in names))
         excreted, filtered = cor[0], cor[3]

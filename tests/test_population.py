@@ -7,7 +7,7 @@ import pytest
 from ckdmbd.protocol import Hemodialysis, PhosphateBinder
 from ckdmbd.scenario import load_scenario, run_scenario
 from ckdmbd.simulation import simulate
-from ckdmbd.units import CALCIUM_G_PER_MOL, HOURS_PER_YEAR, PHOSPHORUS_G_PER_MOL, gfr_l_per_h
+from ckdmbd.units import CALCIUM_G_PER_MOL, HOURS_PER_YEAR, PHOSPHORUS_G_PER_MOL, ml_min_to_l_h
 
 N_PATIENTS = 200
 
@@ -20,15 +20,15 @@ def sample_patients(n: int, seed: int = 2011) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        k_m = float(np.clip(rng.normal(99.0, 47.0), 45.0, 208.0)) * 60.0 / 1000.0  # L/h
+        k_m = ml_min_to_l_h(float(np.clip(rng.normal(99.0, 47.0), 45.0, 208.0)))
         out.append({
             "T49": k_m,
             "T55": k_m * 1.2 / 3226.0,  # keep the intracellular equilibrium at 1.2 mM
-            "dialyzer_phosphate_clearance": float(np.clip(rng.normal(160.0, 14.0), 110.0, 210.0)) * 0.06,
+            "dialyzer_phosphate_clearance": ml_min_to_l_h(float(np.clip(rng.normal(160.0, 14.0), 110.0, 210.0))),
             "OralPhos": float(np.clip(rng.normal(982.0, 192.0), 500.0, 1600.0)) / PHOSPHORUS_G_PER_MOL / 24.0,
             "OralCa": float(np.clip(rng.normal(900.0, 150.0), 400.0, 1500.0)) / CALCIUM_G_PER_MOL / 24.0,
             "binder_adherence": float(rng.uniform(0.0, 1.0)),
-            "residual_gfr_l_h": gfr_l_per_h(float(rng.uniform(0.0, 5.0))),
+            "residual_gfr_l_h": ml_min_to_l_h(float(rng.uniform(0.0, 5.0))),
         })
     return out
 

@@ -93,7 +93,6 @@ def test_hungry_bone_after_parathyroidectomy_in_high_turnover_bone():
                       extra_output_times_h=session_output_times(events, duration))
     frame = result.to_frame()
     sessions = session_table(frame, events)
-    assert frame["bone_exchangeable_calcium"].size > 0
     turnover_before = result.outputs()["bone_turnover_index"].iloc[0]
     assert turnover_before > 1.3  # high-turnover bone before surgery
     assert frame["pth_pmol_L"].iloc[0] > 6 * 6.1  # severe secondary hyperparathyroidism

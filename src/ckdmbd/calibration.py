@@ -28,10 +28,12 @@ from scipy.optimize import least_squares
 from scipy.stats import chi2
 
 from ckdmbd import units
-from ckdmbd.protocol import Diet, ScaleParameter, SetParameter
+from ckdmbd.model.configurations import model
+from ckdmbd.protocol import Diet, ScaleParameter, SetParameter, event_start_h
 from ckdmbd.scenario import Scenario, run_scenario
+from ckdmbd.sessions import session_output_times
 from ckdmbd.sessions import sessions as session_times
-from ckdmbd.simulation import simulate
+from ckdmbd.simulation import expand_events, simulate
 
 LAB_CV = {
     # assumed: analytical + within-subject short-term variation of pre-dialysis samples (typical laboratory values)
@@ -181,10 +183,7 @@ class Problem:
 def split_history(scenario: Scenario, duration_h: float) -> tuple[list, list]:
     """The scenario's actions: parameter settings of its history replayed at t = 0 (its state changes are in the
     start state already), and the actions inside [0, duration)."""
-    from ckdmbd.model.configurations import model
-    from ckdmbd.simulation import _action_list
-
-    actions = _action_list(scenario.events, model(scenario.configuration).state_names)
+    actions = expand_events(scenario.events, model(scenario.configuration).state_names)
     replayed = [replace(a, time_h=0.0) for a in actions
                 if a.time_h < 0.0 and isinstance(a, SetParameter | ScaleParameter)]
     return replayed, [a for a in actions if 0.0 <= a.time_h < duration_h]
@@ -194,8 +193,6 @@ def simulate_patient(scenario: Scenario, start: np.ndarray, values: dict[str, fl
                      replayed: list | None = None, future: list | None = None, **options):
     """Simulate the scenario from its t = 0 state with patient parameters ``values`` (names of FIT_PARAMETERS):
     intakes from t = 0, tissue mass at t = 0."""
-    from ckdmbd.model.configurations import model
-
     if replayed is None or future is None:
         replayed, future = split_history(scenario, duration_h)
     y0 = start.copy()
@@ -220,8 +217,6 @@ def forecast(scenario: Scenario, start: np.ndarray, result: FitResult, n_samples
     draws = rng.multivariate_normal(np.log(result.estimate), result.covariance_log, size=n_samples)
     draws = np.exp(np.clip(draws, lo, hi))
     replayed, future = split_history(scenario, scenario.duration_h)
-    from ckdmbd.sessions import session_output_times
-
     extra = session_output_times(scenario.events, scenario.duration_h)
     opts = {"output_interval_h": output_interval_h, "extra_output_times_h": extra}
     central = simulate_patient(scenario, start, dict(zip(result.names, result.estimate, strict=True)),
@@ -317,7 +312,7 @@ def calibrated_scenario_text(original: str, scenario: Scenario, result: FitResul
         block += ["", "[[events]]", 'type = "parathyroid_tissue"', 'time = "0 days"',
                   f"mass = {values['parathyroid_tissue']:.4g}"]
     text = "\n".join(block) + "\n\n"
-    later = [k for k, e in enumerate(scenario.events) if getattr(e, "time_h", getattr(e, "start_h", 0.0)) > 0.0]
+    later = [k for k, e in enumerate(scenario.events) if event_start_h(e) > 0.0]
     marker = "[[events]]"
     if later:  # insert before the k-th "[[events]]" table of the file
         pos = -1

@@ -92,11 +92,12 @@ def run(
         _fail(str(exc))
     frame = result.to_frame()
     try:
-        written = write_outputs(out_dir, run_writers(sc, result, frame, png=png))
+        summary, writers = run_writers(sc, result, frame, png=png)
+        written = write_outputs(out_dir, writers)
     except OSError as exc:
         _fail(f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
     if not quiet:
-        _print_summary(sc, frame, result, written)
+        _print_summary(sc, summary, written)
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -132,13 +133,14 @@ def _simulate_with_progress(sc, quiet: bool):
         return run_scenario(sc, progress=report)
 
 
-def _print_summary(sc, frame, result, written) -> None:
+def _print_summary(sc, summary: dict, written) -> None:
+    """The run's summary (``report.summarize``) as tables: headline variables, pre-dialysis values, the case's
+    reported values beside the model's, mass balance."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from ckdmbd.report import HEADLINE, case_comparison, predialysis_summary
-    from ckdmbd.sessions import session_table
+    from ckdmbd.report import HEADLINE
 
     console = Console()
     # the name and description come from the scenario file: text, not rich markup
@@ -146,12 +148,11 @@ def _print_summary(sc, frame, result, written) -> None:
     for col in ("variable", "start", "end", "min", "max"):
         table.add_column(col, justify="left" if col == "variable" else "right")
     for col, label in {**HEADLINE, "gfr_mL_min": "GFR (mL/min)"}.items():
-        s = frame[col]
-        table.add_row(label, *(f"{v:.4g}" for v in (s.iloc[0], s.iloc[-1], s.min(), s.max())))
+        v = summary["variables"][col]
+        table.add_row(label, *(f"{v[k]:.4g}" for k in ("start", "end", "min", "max")))
     console.print(table)
-    sessions = session_table(frame, sc.events)
-    if len(sessions):
-        pre = predialysis_summary(sessions)
+    if "dialysis" in summary:
+        pre = summary["dialysis"]
         rows = Table(title=f"pre-dialysis values, as a clinic sees them ({pre['sessions']} sessions)")
         for col in ("variable", "last 4 weeks", "whole run"):
             rows.add_column(col, justify="left" if col == "variable" else "right")
@@ -162,7 +163,7 @@ def _print_summary(sc, frame, result, written) -> None:
         console.print(f"mean session: phosphate reduction {m['phosphate_reduction']:.0%}, "
                       f"{m.get('phosphate_removed_mmol', float('nan')):.1f} mmol phosphate removed, "
                       f"{m.get('calcium_gained_mmol', float('nan')):+.1f} mmol calcium from the dialysate")
-    comparison = case_comparison(sc, frame, sessions)
+    comparison = summary.get("case_comparison", [])
     if comparison:
         case = Table(title="reported for the patient vs model")
         for col in ("quantity", "time", "reported", "read as", "model"):
@@ -173,9 +174,10 @@ def _print_summary(sc, frame, result, written) -> None:
         for row in comparison:
             if row["note"]:
                 console.print(f"note ({escape(row['quantity'])}): {escape(row['note'])}")
-    mb = result.mass_balance().iloc[-1]
-    console.print(f"mass balance: calcium imbalance {mb['calcium_imbalance_mmol']:.2e} mmol, "
-                  f"phosphate {mb['phosphate_imbalance_mmol']:.2e} mmol; solver: {result.n_steps} steps")
+    mb = summary["mass_balance"]
+    console.print(f"mass balance: calcium imbalance {mb['calcium']['imbalance_mmol']:.2e} mmol, "
+                  f"phosphate {mb['phosphate']['imbalance_mmol']:.2e} mmol; "
+                  f"solver: {summary['solver']['steps']} steps")
     # paths whole (no wrapping inside a path) and verbatim (a "[1]" in a path is no markup)
     console.print("wrote " + ", ".join(str(p) for p in written), markup=False, highlight=False, soft_wrap=True)
 

@@ -7,6 +7,7 @@ exit status 2, leaving no output files.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -46,14 +47,15 @@ def fit_command(
     except (LabError, ScenarioError, OSError) as exc:
         _fail(str(exc))
     rows, skipped = [], []
+    # the first sample's day becomes scenario day `first_sample_day`; every sample keeps its clock time
+    shift = first_sample_day - math.floor(float(series["day"].iloc[0])) if len(series) else first_sample_day
     for res in checked.samples:
         if res.analyte not in FITTED_ANALYTES:
             continue
         if not res.plausible:
             skipped.append(f"{res.analyte} {res.reported_value:g} {res.reported_unit} on day {res.day:g}")
             continue
-        day0 = float(series["day"].iloc[0]) if len(series) else 0.0
-        rows.append({"time_days": first_sample_day + res.day - (day0 - day0 % 1.0),
+        rows.append({"time_days": shift + res.day,
                      "column": FITTED_ANALYTES[res.analyte], "value": res.value,
                      "predialysis": res.sample in (None, "pre-dialysis")})
     import pandas as pd
@@ -113,7 +115,7 @@ def forecast_command(
     from dataclasses import replace
 
     from ckdmbd.calibration import CalibrationError, FitResult, forecast, start_state
-    from ckdmbd.protocol import Diet, SetParathyroidTissue
+    from ckdmbd.protocol import Diet, SetParathyroidTissue, event_start_h
     from ckdmbd.scenario import ScenarioError, load_scenario
 
     try:
@@ -125,7 +127,7 @@ def forecast_command(
         _fail(f"--fit: cannot read {str(fit_file)!r} ({exc.__class__.__name__})")
     # the calibration's point estimates at t = 0 are replaced by the sampled parameters
     events = tuple(e for e in sc.events
-                   if not (isinstance(e, Diet | SetParathyroidTissue) and getattr(e, "time_h", 1.0) == 0.0))
+                   if not (isinstance(e, Diet | SetParathyroidTissue) and event_start_h(e) == 0.0))
     sc = replace(sc, events=events)
     try:
         frame, draws = forecast(sc, start_state(sc), result, n_samples=samples, seed=seed,

@@ -6,6 +6,8 @@ orchestrator (``ckdmbd.simulation``) stops the integrator at every action time, 
 so no equation ever contains an ``if t > ...`` switch and every discontinuity is resolved exactly.
 
 Times are in hours (the model's unit); events are constructed from clinical units by the scenario loader.
+Every event has ``actions(state_names)``: the model's state names let an event that depends on the model's structure
+(parathyroid tissue exists only in the default configuration) choose its actions.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ckdmbd.physiology.teriparatide import dose_pmol
-from ckdmbd.units import HOURS_PER_DAY, gfr_l_per_h
+from ckdmbd.units import CALCIUM_G_PER_MOL, HOURS_PER_DAY, PHOSPHORUS_G_PER_MOL, ml_min_to_l_h
 
 
 class ProtocolError(ValueError):
@@ -73,7 +75,7 @@ class TeriparatideDoses:
     interval_h: float = HOURS_PER_DAY
     count: int = 1
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.dose_ug > 0, f"teriparatide dose must be positive, got {self.dose_ug} ug")
         _require(self.count >= 1, f"teriparatide count must be at least 1, got {self.count}")
         _require(self.interval_h > 0, f"teriparatide interval must be positive, got {self.interval_h} h")
@@ -88,9 +90,9 @@ class SetGFR:
     time_h: float
     gfr_ml_min: float
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.gfr_ml_min >= 0, f"GFR must be >= 0 mL/min, got {self.gfr_ml_min}")
-        return [SetState(self.time_h, "gfr", gfr_l_per_h(self.gfr_ml_min)), SetParameter(self.time_h, "kGFR", 0.0)]
+        return [SetState(self.time_h, "gfr", ml_min_to_l_h(self.gfr_ml_min)), SetParameter(self.time_h, "kGFR", 0.0)]
 
 
 @dataclass(frozen=True)
@@ -103,15 +105,15 @@ class GFRDecline:
     to_ml_min: float
     duration_h: float
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.from_ml_min > 0 and self.to_ml_min > 0,
                  f"GFR decline needs positive start and end GFR, got {self.from_ml_min} -> {self.to_ml_min} mL/min")
         _require(self.duration_h > 0, f"GFR decline duration must be positive, got {self.duration_h} h")
         rate = math.log(self.from_ml_min / self.to_ml_min) / self.duration_h
         return [
-            SetState(self.start_h, "gfr", gfr_l_per_h(self.from_ml_min)),
+            SetState(self.start_h, "gfr", ml_min_to_l_h(self.from_ml_min)),
             SetParameter(self.start_h, "kGFR", rate),
-            SetState(self.start_h + self.duration_h, "gfr", gfr_l_per_h(self.to_ml_min)),
+            SetState(self.start_h + self.duration_h, "gfr", ml_min_to_l_h(self.to_ml_min)),
             SetParameter(self.start_h + self.duration_h, "kGFR", 0.0),
         ]
 
@@ -185,7 +187,7 @@ class SetParameterEvent:
     name: str
     value: float
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         return [SetParameter(self.time_h, self.name, self.value)]
 
 
@@ -225,13 +227,13 @@ class Hemodialysis:
             day += 1
         return out
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         actions: list[Action] = []
         if self.phosphate_clearance_ml_min is not None:
             _require(self.phosphate_clearance_ml_min > 0,
                      f"dialyzer phosphate clearance must be positive, got {self.phosphate_clearance_ml_min} mL/min")
             actions.append(SetParameter(self.start_h, "dialyzer_phosphate_clearance",
-                                        self.phosphate_clearance_ml_min * 60.0 / 1000.0))
+                                        ml_min_to_l_h(self.phosphate_clearance_ml_min)))
         if self.dialysate_calcium_mM is not None:
             _require(0.5 <= self.dialysate_calcium_mM <= 2.5,
                      f"dialysate calcium must be 0.5-2.5 mmol/L, got {self.dialysate_calcium_mM}")
@@ -271,9 +273,7 @@ class PhosphateBinder:
     adherence: float = 1.0
     binder: str = "pbe"
 
-    def actions(self) -> list[Action]:
-        from ckdmbd.units import CALCIUM_G_PER_MOL
-
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.binder in BINDERS, f"unknown binder {self.binder!r}; expected one of {', '.join(BINDERS)}")
         _require(self.dose_g_per_day >= 0, f"binder dose must be >= 0 g/day, got {self.dose_g_per_day}")
         _require(0 <= self.adherence <= 1, f"adherence must be in [0, 1], got {self.adherence}")
@@ -291,7 +291,7 @@ class Adherence:
     time_h: float
     fraction: float
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(0 <= self.fraction <= 1, f"adherence must be in [0, 1], got {self.fraction}")
         return [SetParameter(self.time_h, "binder_adherence", self.fraction)]
 
@@ -314,7 +314,7 @@ class ActiveVitaminD:
     dose_ug_per_day: float
     drug: str = "calcitriol"
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.drug in ACTIVE_VITAMIN_D,
                  f"unknown active vitamin D {self.drug!r}; expected {', '.join(ACTIVE_VITAMIN_D)}")
         _require(0 <= self.dose_ug_per_day <= 10,
@@ -331,7 +331,7 @@ class Cinacalcet:
     time_h: float
     dose_mg_per_day: float
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(0 <= self.dose_mg_per_day <= 360, f"cinacalcet dose must be 0-360 mg/day, got {self.dose_mg_per_day}")
         return [SetParameter(self.time_h, "cinacalcet_mg_per_day", self.dose_mg_per_day)]
 
@@ -344,7 +344,7 @@ class DepositExcision:
     time_h: float
     fraction: float = 0.5
 
-    def actions(self) -> list[Action]:
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(0 < self.fraction <= 1, f"fraction of the deposit removed must be in (0, 1], got {self.fraction}")
         return [ScaleState(self.time_h, "deposit_calcium", 1.0 - self.fraction)]
 
@@ -357,9 +357,7 @@ class Diet:
     calcium_mg_per_day: float | None = None
     phosphorus_mg_per_day: float | None = None
 
-    def actions(self) -> list[Action]:
-        from ckdmbd.units import CALCIUM_G_PER_MOL, PHOSPHORUS_G_PER_MOL
-
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         actions: list[Action] = []
         if self.calcium_mg_per_day is not None:
             _require(self.calcium_mg_per_day >= 0, f"dietary calcium must be >= 0, got {self.calcium_mg_per_day}")

@@ -37,9 +37,10 @@ HEADLINE = {
 }
 
 
-def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict:
-    """Headline numbers of a run: start, end, min and max of each clinical variable, mass balance, solver."""
-    mb = result.mass_balance().iloc[-1]
+def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame, sessions: pd.DataFrame) -> dict:
+    """Headline numbers of a run: start, end, min and max of each clinical variable, mass balance (from the
+    frame's ledger columns), solver; on dialysis the pre-dialysis values; the case's reported values beside the
+    model's when the scenario has observations."""
     variables = {}
     for col in [*HEADLINE, "gfr_mL_min"]:
         series = frame[col].to_numpy()
@@ -52,13 +53,14 @@ def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict:
         }
     balance = {}
     for el in ("calcium", "phosphate"):
-        body0 = float(result.mass_balance()[f"{el}_body_mmol"].iloc[0])
+        body0 = float(frame[f"{el}_body_mmol"].iloc[0])
+        imbalance = float(frame[f"{el}_imbalance_mmol"].iloc[-1])
         balance[el] = {
             "body_start_mmol": body0,
-            "body_end_mmol": float(mb[f"{el}_body_mmol"]),
-            "net_input_mmol": float(mb[f"{el}_net_input_mmol"]),
-            "imbalance_mmol": float(mb[f"{el}_imbalance_mmol"]),
-            "relative_imbalance": float(abs(mb[f"{el}_imbalance_mmol"]) / body0),
+            "body_end_mmol": float(frame[f"{el}_body_mmol"].iloc[-1]),
+            "net_input_mmol": float(frame[f"{el}_net_input_mmol"].iloc[-1]),
+            "imbalance_mmol": imbalance,
+            "relative_imbalance": abs(imbalance) / body0,
         }
     out = {
         "scenario": scenario.name,
@@ -72,9 +74,11 @@ def summarize(scenario: Scenario, result: Result, frame: pd.DataFrame) -> dict:
         "solver": {"status": result.message, "steps": result.n_steps, "rhs_evaluations": result.n_rhs},
         "citations": result.citations,
     }
-    sessions = session_table(frame, scenario.events)
     if len(sessions):
         out["dialysis"] = predialysis_summary(sessions)
+    comparison = case_comparison(scenario, frame, sessions)
+    if comparison:
+        out["case_comparison"] = comparison
     return out
 
 
@@ -236,19 +240,18 @@ MODEL_NOTES = [
 
 
 def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame,
-                png: bool = False) -> dict[str, Callable[[Path], None]]:
+                png: bool = False) -> tuple[dict, dict[str, Callable[[Path], None]]]:
+    """The run's summary and the writers of its output files (the CLI prints from the same summary)."""
     from ckdmbd.report_html import html_report
 
-    summary = summarize(scenario, result, frame)
     sessions = session_table(frame, scenario.events)
-    comparison = case_comparison(scenario, frame, sessions)
-    if comparison:
-        summary["case_comparison"] = comparison
+    summary = summarize(scenario, result, frame, sessions)
+    comparison = summary.get("case_comparison", [])
     page = html_report(frame, title=f"{scenario.name} ({scenario.configuration} configuration)",
                        description=scenario.description, sessions=sessions if len(sessions) else None,
                        markers=markers(scenario), case_values=comparison or None,
                        notes=MODEL_NOTES if comparison else [MODEL_NOTES[-1]], citations=result.citations)
-    return {
+    return summary, {
         "report.html": lambda p: p.write_text(page, encoding="utf-8"),
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),

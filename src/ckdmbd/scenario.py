@@ -56,6 +56,7 @@ from ckdmbd.protocol import (
     SetGFR,
     SetParathyroidTissue,
     TeriparatideDoses,
+    event_start_h,
 )
 
 BUILTIN_PACKAGE = "ckdmbd.scenarios"
@@ -346,10 +347,6 @@ def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
     return Hemodialysis(start, until, weekdays, session, clock, clearance, bath)
 
 
-def _event_start_h(ev: Event) -> float:
-    return getattr(ev, "time_h", getattr(ev, "start_h", 0.0))
-
-
 def _event_last_h(ev: Event) -> float:
     """When the last action of ``ev`` that must fall inside the run happens (a GFR decline may outlast the run:
     the end of the decline is then simply not reached)."""
@@ -361,7 +358,7 @@ def _event_last_h(ev: Event) -> float:
         return ev.start_h  # sessions are generated inside the schedule and the run
     if isinstance(ev, Parathyroidectomy | GraftExcision | SetParathyroidTissue):
         return ev.time_h  # their actions depend on the model's structure, and all happen at once
-    return max((a.time_h for a in ev.actions()), default=_event_start_h(ev))
+    return max((a.time_h for a in ev.actions()), default=event_start_h(ev))
 
 
 def _hours(h: float) -> str:
@@ -377,7 +374,7 @@ def _check_output_rows(duration_h: float, interval_h: float, where: str, value: 
 
 _PATIENT_FIELDS = {
     # field -> (parameter, unit in the file, conversion to model units)
-    "gfr": ("GFR_0", "mL/min", units.gfr_l_per_h),
+    "gfr": ("GFR_0", "mL/min", units.ml_min_to_l_h),
     "diet_calcium": ("OralCa", "mg/day", lambda mg_day: mg_day / units.CALCIUM_G_PER_MOL / units.HOURS_PER_DAY),
     "diet_phosphorus": ("OralPhos", "mg/day",
                         lambda mg_day: mg_day / units.PHOSPHORUS_G_PER_MOL / units.HOURS_PER_DAY),
@@ -434,7 +431,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     for k, raw in enumerate(raw_events):
         where = f"events[{k}]"
         ev = _event(raw, where)
-        start = _event_start_h(ev)
+        start = event_start_h(ev)
         if start < previous:
             raise ScenarioError(f"{where}.time: {raw['time']!r} is earlier than the event before it "
                                 f"(events must be in time order)")
@@ -507,7 +504,7 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
         _check_output_rows(duration_h, interval_h, "--duration", duration)
     if duration is not None:
         for k, ev in enumerate(sc.events):
-            start, last = _event_start_h(ev), _event_last_h(ev)
+            start, last = event_start_h(ev), _event_last_h(ev)
             if start >= duration_h:
                 raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] starts "
                                     f"(at {_hours(start)})")

@@ -11,7 +11,6 @@ Solver failure is a value (``Result.status`` / ``Result.message``) for batch use
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -146,7 +145,7 @@ class Result:
             "pth_pg_mL": units.pth_pg_ml(pth.to_numpy()),
             "calcitriol_pmol_L": ctriol.to_numpy(),
             "calcitriol_pg_mL": units.calcitriol_pg_ml(ctriol.to_numpy()),
-            "gfr_mL_min": units.gfr_ml_min(gfr),
+            "gfr_mL_min": units.l_h_to_ml_min(gfr),
         }
         unit = {
             "time_days": "day", "calcium_mmol_L": "mmol/L", "calcium_mg_dL": "mg/dL", "phosphate_mmol_L": "mmol/L",
@@ -196,17 +195,16 @@ class Result:
         return format_citations(keys)
 
 
-def _action_list(events: Iterable[Event | Action], state_names: tuple[str, ...]) -> list[Action]:
-    """Expand events into primitive actions (events that depend on the model's structure see its states)."""
+def expand_events(events: Iterable[Event | Action], state_names: tuple[str, ...]) -> list[Action]:
+    """Expand events into primitive actions, in time order (events that depend on the model's structure see its
+    state names); same-time actions keep their order."""
     actions: list[Action] = []
     for ev in events:
         if isinstance(ev, SetParameter | ScaleParameter | SetState | AddToState | ScaleState):
             actions.append(ev)
-        elif "state_names" in inspect.signature(ev.actions).parameters:
-            actions.extend(ev.actions(state_names))
         else:
-            actions.extend(ev.actions())
-    return sorted(actions, key=lambda a: a.time_h)  # stable: same-time actions keep their order
+            actions.extend(ev.actions(state_names))
+    return sorted(actions, key=lambda a: a.time_h)
 
 
 def _apply(action: Action, y: np.ndarray, base: dict[str, float], model: CompiledModel,
@@ -311,7 +309,7 @@ def simulate(
 
     if not np.isfinite(start_h) or start_h > 0:
         raise ValueError(f"start must be at or before t = 0, got {start_h} h")
-    actions = _action_list(events, model.state_names)
+    actions = expand_events(events, model.state_names)
     if actions and actions[0].time_h < start_h:
         raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
     actions = [a for a in actions if a.time_h < duration_h]  # after the end they cannot act (a decline's stop)

@@ -39,9 +39,11 @@ def calcitriol_pg_ml(pmol_l):
     return pmol_l * CALCITRIOL_G_PER_MOL / 1000.0
 
 
-def gfr_ml_min(l_per_h):
+def l_h_to_ml_min(l_per_h):
+    """A flow or clearance (GFR, dialyzer clearance) in L/h -> mL/min."""
     return l_per_h * ML_PER_MIN_PER_L_PER_H
 
 
-def gfr_l_per_h(ml_min):
+def ml_min_to_l_h(ml_min):
+    """A flow or clearance in mL/min -> L/h (the model's unit)."""
     return ml_min / ML_PER_MIN_PER_L_PER_H

@@ -122,8 +122,17 @@ def corrected_parameters() -> ParameterSet:
     return peterson_riggs_2010().merged(load_builtin("corrections.toml"))
 
 
+EXTENSION_FILES = ("kidney_failure.toml",)
+"""Parameter files of the default configuration's extensions, one per area; each may hold ``[overrides]`` of
+Peterson-Riggs values as well as its own ``[parameters]``."""
+
+
 def default_parameters() -> ParameterSet:
     """Peterson & Riggs 2010, the corrections' parameters and the kidney-failure extensions, with the
     extensions' overrides of PR values (the ``default`` configuration)."""
-    merged = corrected_parameters().merged(load_builtin("kidney_failure.toml"))
-    return merged.overridden(load_builtin("kidney_failure.toml", "overrides"))
+    merged = corrected_parameters()
+    for filename in EXTENSION_FILES:
+        merged = merged.merged(load_builtin(filename))
+    for filename in EXTENSION_FILES:
+        merged = merged.overridden(load_builtin(filename, "overrides"))
+    return merged

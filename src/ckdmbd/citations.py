@@ -76,6 +76,75 @@ CITATIONS: dict[str, str] = {
     "Steinbach1995": (
         "Steinbach LS et al. Tumoral calcinosis: radiologic-pathologic correlation. Skeletal Radiol 1995;24:573-578"
     ),
+    "Hanna2022RenalCalcium": (
+        "Hanna RM, Ahdoot RS, Kalantar-Zadeh K, Ghobry L, Kurtz I. Calcium transport in the kidney and disease "
+        "processes. Front Endocrinol 2022;12:762130. doi:10.3389/fendo.2021.762130 (PMID 35299844)"
+    ),
+    "YuCurry2024": (
+        "Yu ASL, Curry JN. Paracellular transport and renal tubule calcium handling. J Am Soc Nephrol 2024. "
+        "doi:10.1681/ASN.0000000506"
+    ),
+    "Granjon2017": (
+        "Granjon D, Bonny O, Edwards A. Coupling between phosphate and calcium homeostasis: a mathematical model. "
+        "Am J Physiol Renal Physiol 2017;313:F1181-F1199. doi:10.1152/ajprenal.00271.2017"
+    ),
+    "Gosmanova2022": (
+        "Gosmanova EO et al. Tubular phosphate reabsorption and fractional excretion of phosphate across CKD stages "
+        "(387 patients). Kidney Week (ASN) 2022 abstract"
+    ),
+    "Khosravi2007": (
+        "Khosravi A, Cutler CM, Kelly MH et al. Determination of the elimination half-life of fibroblast growth "
+        "factor-23. J Clin Endocrinol Metab 2007;92:2374-2377. doi:10.1210/jc.2006-2865"
+    ),
+    "VanAncum2017FGF23": (
+        "van Ancum PMG, Heijboer AC, de Jongh RT et al. Renal extraction of FGF23 in humans. Am J Physiol Renal "
+        "Physiol 2017;312:F254-F258 (kidney extracts ~22 % per pass at eGFR 60; no splanchnic removal)"
+    ),
+    "Rotondi2015": (
+        "Rotondi S, Pasquali M, Tartaglione L et al. Soluble alpha-Klotho serum levels in chronic kidney disease. "
+        "Int J Endocrinol 2015;2015:872193 (PMID 25873958)"
+    ),
+    "Bhan2006": (
+        "Bhan I, Shah A, Holmes J et al. Post-transplant hypophosphatemia: tertiary 'hyper-phosphatoninism'? "
+        "Kidney Int 2006;70:1486-1494. doi:10.1038/sj.ki.5001788"
+    ),
+    "Evenepoel2008": (
+        "Evenepoel P, Meijers BKI, de Jonge H et al. Recovery of hyperphosphatoninism and renal phosphorus wasting "
+        "one year after successful renal transplantation. Clin J Am Soc Nephrol 2008;3:1829-1836"
+    ),
+    "FrontEndocrinol2021FGF23": (
+        "Regulation of FGF23 production: phosphate, calcitriol, PTH, iron and inflammation (review). Front "
+        "Endocrinol 2021;12:588096"
+    ),
+    "Silver1986": (
+        "Silver J, Naveh-Many T, Mayer H, Schmelzer HJ, Popovtzer MM. Regulation by vitamin D metabolites of "
+        "parathyroid hormone gene transcription in vivo in the rat. J Clin Invest 1986;78:1296-1301"
+    ),
+    "Brandi2002": (
+        "Brandi L, Egfjord M, Olgaard K. Pharmacokinetics of 1,25(OH)2D3 and 1alpha(OH)D3 in normal and uraemic "
+        "men. Nephrol Dial Transplant 2002;17:829-842. doi:10.1093/ndt/17.5.829"
+    ),
+    "Fukagawa1999": (
+        "Fukagawa M, Kitaoka M, Tominaga Y et al. Selective destruction of nodular hyperplasia / receptor "
+        "expression in parathyroid nodules (less VDR and CaSR than diffuse hyperplasia). Am J Med Sci "
+        "1999;317:377-382"
+    ),
+    "Gogusev1997": (
+        "Gogusev J, Duchambon P, Hory B et al. Depressed expression of calcium receptor in parathyroid gland tissue "
+        "of patients with hyperparathyroidism. Kidney Int 1997;51:328-336"
+    ),
+    "Nefrologia2010": (
+        "Parathyroid glands of haemodialysis patients studied in vivo and in vitro: set point and minimal secretion "
+        "(~30 % of maximal) of hyperplastic glands. Nefrologia 2010;30:73 (field note, author unconfirmed)"
+    ),
+    "JIntMedRes2013": (
+        "Calcium-sensing receptor labelling index in nodular (12.8 +- 1.5 %), diffuse (23.3 +- 1.8 %) and normal "
+        "(26.8 +- 0.8 %) parathyroid tissue. J Int Med Res 2013;41:97"
+    ),
+    "Goodman1995": (
+        "Goodman WG, Belin T, Gales B et al. Calcium-regulated parathyroid hormone release in patients with mild or "
+        "advanced secondary hyperparathyroidism. Kidney Int 1995;48:1553-1558"
+    ),
     "Elias2018": (
         "Elias RM et al. Intradialytic phosphate kinetics: -47 +- 14 % at 1 h, -45 +- 11 % at 4 h (as cited in the "
         "ckdmbd field notes; read the original before relying on the numbers)"

@@ -371,9 +371,44 @@ class Diet:
         return actions
 
 
+DGF_START_FRACTION = 0.05
+"""Graft function at the start of delayed graft function, as a fraction of the final graft GFR (assumed: DGF is
+defined by the need for dialysis in the first week, i.e. near-anuric function at first; Orandi 2015)."""
+
+
+@dataclass(frozen=True)
+class KidneyTransplant:
+    """Kidney transplantation at ``time_h``: the graft filters ``graft_gfr_ml_min`` (native kidney function is
+    negligible by then and is replaced). With ``delayed_function_h`` > 0 (delayed graft function, 27 % of
+    deceased-donor recipients, Orandi 2015) the graft starts at 5 % of its GFR and recovers exponentially over that
+    time, during which dialysis continues; the scenario loader ends every dialysis schedule then. Everything else
+    the recipient brings (gland mass, FGF23 expression, bone) carries over, which is what makes the post-transplant
+    course: high PTH and FGF23 acting on a new kidney."""
+
+    time_h: float
+    graft_gfr_ml_min: float
+    delayed_function_h: float = 0.0
+
+    @property
+    def dialysis_end_h(self) -> float:
+        return self.time_h + self.delayed_function_h
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require(0 < self.graft_gfr_ml_min <= 150,
+                 f"graft GFR must be in (0, 150] mL/min, got {self.graft_gfr_ml_min}")
+        _require(0 <= self.delayed_function_h <= 90 * HOURS_PER_DAY,
+                 f"delayed graft function must last 0-90 days, got {self.delayed_function_h / HOURS_PER_DAY} days")
+        graft = ml_min_to_l_h(self.graft_gfr_ml_min)
+        if self.delayed_function_h == 0:
+            return [SetState(self.time_h, "gfr", graft), SetParameter(self.time_h, "kGFR", 0.0)]
+        rate = math.log(1.0 / DGF_START_FRACTION) / self.delayed_function_h  # dGFR/dt = -kGFR GFR with kGFR < 0
+        return [SetState(self.time_h, "gfr", DGF_START_FRACTION * graft), SetParameter(self.time_h, "kGFR", -rate),
+                SetState(self.dialysis_end_h, "gfr", graft), SetParameter(self.dialysis_end_h, "kGFR", 0.0)]
+
+
 Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParathyroidTissue | GraftExcision
          | Hemodialysis | PhosphateBinder
-         | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | SetParameterEvent)
+         | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | KidneyTransplant | SetParameterEvent)
 
 
 def event_start_h(event: Event) -> float:

@@ -50,6 +50,7 @@ from ckdmbd.protocol import (
     GFRDecline,
     GraftExcision,
     Hemodialysis,
+    KidneyTransplant,
     Parathyroidectomy,
     PhosphateBinder,
     ProtocolError,
@@ -303,12 +304,24 @@ def _event(raw: Any, where: str) -> Event:
                 if amounts[key] > 10_000:
                     raise ScenarioError(f"{where}.{key}: {raw[key]!r} is implausible (at most 10 g/day)")
         return Diet(time(), amounts.get("calcium"), amounts.get("phosphorus"))
+    if kind == "kidney_transplant":
+        _fields(raw, where, {"type", "time", "graft_gfr"}, {"delayed_function"})
+        graft = parse_quantity(raw["graft_gfr"], "mL/min", f"{where}.graft_gfr")
+        if not 0 < graft <= 150:
+            raise ScenarioError(f"{where}.graft_gfr: {raw['graft_gfr']!r} must be above 0 and at most 150 mL/min")
+        delay = 0.0
+        if "delayed_function" in raw:
+            delay = parse_quantity(raw["delayed_function"], "h", f"{where}.delayed_function")
+            if delay > 90 * units.HOURS_PER_DAY:
+                raise ScenarioError(f"{where}.delayed_function: {raw['delayed_function']!r} must be at most 90 days")
+        return KidneyTransplant(time(), graft, delay)
     raise ScenarioError(f"{where}.type: unknown event type {kind!r} (expected {', '.join(EVENT_TYPES)})")
 
 
 EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "parathyroid_tissue", "graft_excision",
                "hemodialysis",
-               "phosphate_binder", "adherence", "active_vitamin_d", "cinacalcet", "deposit_excision", "diet")
+               "phosphate_binder", "adherence", "active_vitamin_d", "cinacalcet", "deposit_excision", "diet",
+               "kidney_transplant")
 
 
 def _fraction(raw: dict, key: str, where: str) -> float:
@@ -352,8 +365,8 @@ def _event_last_h(ev: Event) -> float:
     the end of the decline is then simply not reached)."""
     if isinstance(ev, TeriparatideDoses):
         return ev.start_h + (ev.count - 1) * ev.interval_h
-    if isinstance(ev, GFRDecline):
-        return ev.start_h
+    if isinstance(ev, GFRDecline | KidneyTransplant):
+        return event_start_h(ev)  # a decline or a graft's recovery may outlast the run
     if isinstance(ev, Hemodialysis):
         return ev.start_h  # sessions are generated inside the schedule and the run
     if isinstance(ev, Parathyroidectomy | GraftExcision | SetParathyroidTissue):
@@ -453,13 +466,15 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     if any(isinstance(e, Hemodialysis) for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: haemodialysis needs the 'default' configuration")
     needs_default = (GraftExcision, PhosphateBinder, Adherence, ActiveVitaminD, Cinacalcet, DepositExcision, Diet,
-                     SetParathyroidTissue)
+                     SetParathyroidTissue, KidneyTransplant)
     if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, needs_default)
            for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: autografts, binders, drugs, diet events and deposits need the "
                             "'default' configuration")
     hd = [e for e in events if isinstance(e, Hemodialysis)]
-    events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration) for e in events]
+    transplants = [e.dialysis_end_h for e in events if isinstance(e, KidneyTransplant)]
+    events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
+              for e in events]
     raw_obs = doc.get("observations", [])
     if not isinstance(raw_obs, list):
         raise ScenarioError("observations: expected an array of tables ([[observations]])")
@@ -471,14 +486,18 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
                     history, observations)
 
 
-def _close_schedule(ev: Hemodialysis, schedules: list[Hemodialysis], duration: float) -> Hemodialysis:
-    """An open-ended schedule runs until the next schedule starts, else until the end of the run."""
-    if math.isfinite(ev.end_h):
-        return ev
-    later = [s.start_h for s in schedules if s.start_h > ev.start_h]
-    from dataclasses import replace as _replace
-
-    return _replace(ev, end_h=min(later) if later else duration)
+def _close_schedule(ev: Hemodialysis, schedules: list[Hemodialysis], duration: float,
+                    transplant_ends: list[float] = ()) -> Hemodialysis:
+    """An open-ended schedule runs until the next schedule starts, else until the end of the run; every schedule
+    ends when a kidney transplant has taken over (after any delayed graft function)."""
+    end = ev.end_h
+    if not math.isfinite(end):
+        later = [s.start_h for s in schedules if s.start_h > ev.start_h]
+        end = min(later) if later else duration
+    ends = [t for t in transplant_ends if t > ev.start_h]
+    if ends:
+        end = min(end, min(ends))
+    return ev if end == ev.end_h else replace(ev, end_h=end)
 
 
 def with_overrides(sc: Scenario, duration: str | None = None, output_interval: str | None = None) -> Scenario:

@@ -8,7 +8,9 @@ Where to find a mechanism:
 ``teriparatide``           exogenous PTH: subcutaneous teriparatide depot and infusion
 ``calcitriol``             renal 1-alpha-hydroxylase and calcitriol
 ``gut``                    intestinal calcium and phosphate absorption
-``kidney``                 glomerular filtration, renal calcium and phosphate excretion, GFR decline
+``kidney``                 glomerular filtration, renal calcium and phosphate excretion, GFR decline (PR)
+``nephron``                kidney by nephron segment (default): proximal, TAL (CaSR), distal (PTH, calcitriol)
+``fgf23``                  FGF23: bone expression, plasma kinetics, klotho
 ``phosphate_pools``        intracellular phosphate exchange
 ``bone_mineral``           exchangeable and non-exchangeable bone mineral, bone resorption and formation fluxes
 ``bone_cells``             osteoblasts, osteoclasts and TGF-beta

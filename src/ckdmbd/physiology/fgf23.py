@@ -1,40 +1,62 @@
 """FGF23: the bone-derived phosphaturic hormone (default configuration only).
 
-FGF23 is made by osteocytes and osteoblasts; phosphate and calcitriol raise its production and it is cleared
-partly by the kidney, so it climbs as kidney function fails (median ~760 pg/mL on haemodialysis vs ~20-60 pg/mL in
-health; field notes, Sect. 4). It acts with Klotho to suppress renal phosphate reabsorption (raising
-phosphaturia while kidney function remains) and renal 1-alpha-hydroxylase; those effects live in ``kidney`` and
-``calcitriol``, which read ``fgf23_effect`` (FGF23 relative to baseline).
+Osteocytes and osteoblasts make FGF23 in response to phosphate load, calcitriol and PTH (Front Endocrinol 2021,
+588096; PTH raises osteocyte FGF23 expression, and parathyroidectomy or calcimimetics lower FGF23 in dialysis
+patients). Two states:
 
-Kinetics follow the ACOP 2020 OpenBoneMin extension (inst/community/fgf-phos): first-order turnover kFGF 0.08 /h
-with production stimulated by phosphate and by calcitriol^0.6; that extension has no feedback and no renal
-clearance, both added here.
+- ``fgf23_expression``: bone's FGF23 production relative to baseline. It follows its target
+  E* = (P/P_0)^gP (calcitriol/C_0)^gD (PTH/PTH_0)^gPTH with a time constant of days (``fgf23_expression_time_h``):
+  after kidney transplantation FGF23 stays inappropriately high for weeks despite falling phosphate and only
+  reaches CKD-matched levels over months (Bhan 2006; Evenepoel 2008), which a production that followed plasma
+  phosphate within hours could not do.
+- ``fgf23``: intact FGF23 in plasma, produced at k E FGF23_0 and eliminated at k (f_nr + f_r GFR/GFR_0) FGF23,
+  with the plasma half-life of about 1 h seen after tumour removal (54.7 % left at 1 h, PMC4013303; 46-58 min,
+  Khosravi 2007). Most clearance is not renal: the human kidney extracts ~22 % of FGF23 per pass at eGFR 60, no
+  splanchnic removal (Am J Physiol Renal 2017;312:F254); the renal share at normal GFR is an assumption.
+
+Its renal actions need the co-receptor klotho, which falls with kidney function (soluble klotho 519 vs 845 pg/mL at
+eGFR 45 +- 21 vs controls, Rotondi 2015): klotho relative to normal = k_min + (1 - k_min) GFR/GFR_0 with k_min
+computed from that pair. The signal the kidney reads, ``fgf23_effect`` = (FGF23/FGF23_0) x klotho, suppresses
+renal phosphate reabsorption (``nephron``) and 1-alpha-hydroxylase (``calcitriol``); less klotho means more FGF23
+for the same effect, which is part of why FGF23 climbs in CKD.
 """
 
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import ppow
+from ckdmbd.physiology._math import ppow, smooth_floor
 
-STATES = (State("fgf23", "pg/mL", "intact FGF23 in plasma", from_parameter("FGF23_0"), {}, "FGF23"),)
-OUTPUTS = ("fgf23_production", "fgf23_elimination", "fgf23_effect")
+STATES = (
+    State("fgf23", "pg/mL", "intact FGF23 in plasma", from_parameter("FGF23_0"), {}, "FGF23"),
+    State("fgf23_expression", "1", "bone (osteocyte) FGF23 production relative to baseline", lambda p: 1.0, {}, ""),
+)
+OUTPUTS = ("fgf23_production", "fgf23_elimination", "fgf23_effect", "fgf23_expression_gain",
+           "fgf23_expression_loss", "klotho_relative")
 PROCESSES = (
-    Process("fgf23_production", "fgf23_production", {"fgf23": 1.0}, "kFGF*FGF23_0*PhosSTIM*CtriolSTIM, pg/mL/h"),
-    Process("fgf23_elimination", "fgf23_elimination", {"fgf23": -1.0}, "kFGF*(non-renal + renal share)*FGF23"),
+    Process("fgf23_production", "fgf23_production", {"fgf23": 1.0}, "k E FGF23_0, pg/mL/h"),
+    Process("fgf23_elimination", "fgf23_elimination", {"fgf23": -1.0}, "k (f_nr + f_r GFR/GFR_0) FGF23, pg/mL/h"),
+    Process("fgf23_expression_gain", "fgf23_expression_gain", {"fgf23_expression": 1.0}, "E* / tau, 1/h"),
+    Process("fgf23_expression_loss", "fgf23_expression_loss", {"fgf23_expression": -1.0}, "E / tau, 1/h"),
 )
 
 
 @numba.njit(cache=True, error_model="numpy")
-def fgf23_kinetics(fgf23, phosphate_mM, calcitriol_pM, gfr, FGF23_0, kFGF, fgf23_phosphate_gamma,
-                   fgf23_calcitriol_gamma, fgf23_renal_clearance_fraction, GFR_0, phosphate_baseline_mM,
-                   calcitriol_baseline_pM):
-    phos_stim = 1.0
-    if phosphate_mM > phosphate_baseline_mM:  # ACOP 2020: stimulation above the baseline phosphate only
-        phos_stim = (phosphate_mM / phosphate_baseline_mM) ** fgf23_phosphate_gamma
-    ctriol_stim = ppow(calcitriol_pM / calcitriol_baseline_pM, fgf23_calcitriol_gamma)
-    clearance = (1.0 - fgf23_renal_clearance_fraction) + fgf23_renal_clearance_fraction * gfr / GFR_0
-    production = kFGF * FGF23_0 * phos_stim * ctriol_stim
-    return production, kFGF * clearance * fgf23, fgf23 / FGF23_0
+def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM, gfr, FGF23_0, kFGF,
+                   fgf23_phosphate_gamma, fgf23_calcitriol_gamma, fgf23_pth_gamma, fgf23_renal_clearance_fraction,
+                   fgf23_expression_time_h, klotho_anuric_fraction, GFR_0, phosphate_baseline_mM,
+                   calcitriol_baseline_pM, pth_baseline_pM, pth_hydroxylase_floor_pM):
+    kidney = gfr / GFR_0
+    kidney = min(max(kidney, 0.0), 1.5)
+    target = (ppow(phosphate_mM / phosphate_baseline_mM, fgf23_phosphate_gamma)
+              * ppow(smooth_floor(calcitriol_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma)
+              * ppow(smooth_floor(pth_pM, pth_hydroxylase_floor_pM) / pth_baseline_pM, fgf23_pth_gamma))
+    clearance = (1.0 - fgf23_renal_clearance_fraction) + fgf23_renal_clearance_fraction * kidney
+    klotho = klotho_anuric_fraction + (1.0 - klotho_anuric_fraction) * min(kidney, 1.0)
+    production = kFGF * FGF23_0 * fgf23_expression
+    return (production, kFGF * clearance * fgf23, fgf23 / FGF23_0 * klotho, target / fgf23_expression_time_h,
+            fgf23_expression / fgf23_expression_time_h, klotho)
 
 
-SUBMODEL = Submodel("fgf23", __doc__, fgf23_kinetics, OUTPUTS, STATES, PROCESSES, ("OpenBoneMin", "ACOP2020FGF23"))
+SUBMODEL = Submodel("fgf23", __doc__, fgf23_kinetics, OUTPUTS, STATES, PROCESSES,
+                    ("Khosravi2007", "VanAncum2017FGF23", "Rotondi2015", "Bhan2006", "Evenepoel2008",
+                     "FrontEndocrinol2021FGF23"))

@@ -24,6 +24,19 @@ Schwarz 1994; uraemic patients 1.16 mM, Madsen; 1.22 mM, Schappacher-Tilp 2019),
 local gain at baseline as PR's T63 curve) and a non-suppressible minimum of 5 % of the maximum; PR's curve in total
 calcium bottoms out at 25 % of basal secretion, which cannot produce the 75 % intradialytic PTH fall seen with a
 1.75 mM bath (Pirklbauer 2021).
+
+Receptor biology of the tissue (issue 9):
+- Calcitriol acts on the gland directly through the vitamin D receptor: PR's secretory pool S (PTH synthesis and
+  storage, emptied within days when calcitriol is high) and PR's capacity (growth) effect both read calcitriol x
+  the tissue's receptor density. With normal receptors this reproduces the direct effect within a day (a 24-h
+  clamp at 3x calcitriol lowers PTH by about 35-45 %; healthy men: -30 to -35 % 24 h after 4 ug calcitriol,
+  Brandi 2002; rats: PTH transcription to 10 % within 48 h, Silver 1986).
+- CaSR and VDR density fall as a tissue enlarges (diffuse -> nodular hyperplasia: nodules carry less of both,
+  Fukagawa 1999, Gogusev 1997; CaSR labelling 12.8 % nodular vs 26.8 % normal), steeply beyond ~10x normal mass.
+  Receptor loss makes part of the secretion non-suppressible (minimum up to ~30 % of maximum in glands removed at
+  surgery, Nefrologia 2010; the in-vivo set point barely moves, Goodman 1995: mass drives the excess) and weakens
+  the restraint on growth, so long untreated secondary hyperparathyroidism becomes partly autonomous and refractory
+  to calcitriol. A forearm autograft is gland tissue with the same biology, judged by its own mass.
 """
 
 import math
@@ -119,26 +132,38 @@ TISSUE_STATES = (
 )
 TISSUE_OUTPUTS = ("pth_secretion", "pool_filling", "pool_emptying", "pth_clearance", "native_growth",
                   "native_regression", "graft_growth", "graft_regression", "graft_revascularisation",
-                  "gland_growth_drive")
+                  "gland_growth_drive", "gland_receptor_density", "gland_autonomous_fraction")
 TISSUE_PROCESSES = (
     *PROCESSES[:4],
-    Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "PTout*M"),
-    Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0}, "PTout*M^2/(G*M_ref)"),
-    Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "PTout*M"),
-    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "PTout*M^2/(G*M_ref)"),
+    Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "r M"),
+    Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0},
+            "r M^2 rho(M) / (G M_ref)"),
+    Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "r M"),
+    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "r M^2 rho(M) / (G M_ref)"),
     Process("graft_revascularisation", "graft_revascularisation", {"graft_function": 1.0}, "k_v*(1 - v)"),
 )
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _tissue_turnover(mass, reference_mass, drive, rate):
-    """Hyperplasia as logistic growth towards the carrying capacity G x reference mass:
-    dM/dt = r M (1 - M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline); the rate r
-    (``gland_growth_rate``) is a cell-proliferation rate, so growth from normal to a 4-5x hyperplastic gland takes
-    years and a small remnant or graft regrows slowly (proportional to its own mass)."""
+def receptor_density(mass, half_mass, floor, hill_n):
+    """CaSR and VDR density of a tissue relative to normal glands: 1 for a normal-sized gland, falling towards
+    ``floor`` as the tissue enlarges (diffuse -> nodular hyperplasia; Fukagawa 1999, Gogusev 1997), steeply around
+    ``half_mass`` (nodules appear in large glands rather than in proportion to size)."""
+    m = mass if mass > 0.0 else 0.0
+    return floor + (1.0 - floor) * (1.0 + half_mass**-hill_n) / (1.0 + (m / half_mass) ** hill_n)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _tissue_turnover(mass, reference_mass, drive, rate, density):
+    """Hyperplasia as logistic growth towards the carrying capacity G x reference mass / rho:
+    dM/dt = r M (1 - rho M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline) for normal tissue;
+    the rate r (``gland_growth_rate``) is a cell-proliferation rate, so growth from normal to a 4-5x hyperplastic
+    gland takes years and a small remnant or graft regrows slowly (proportional to its own mass). Nodular tissue
+    (receptor density rho < 1) has lost part of the calcitriol- and calcium-mediated restraint, so it settles
+    larger: long untreated hyperparathyroidism grows glands that no longer involute to the drive's target."""
     if reference_mass <= 0.0 or drive <= 0.0:
         return 0.0, rate * mass
-    return rate * mass, rate * mass * mass / (drive * reference_mass)
+    return rate * mass, rate * mass * mass * density / (drive * reference_mass)
 
 
 def derive_tissue(p):
@@ -152,32 +177,63 @@ def derive_tissue(p):
     }
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _sensing(ionized_calcium_mM, setpoint, slope, maximum, minimum_fraction):
+    """Four-parameter calcium-sensing curve R = B + (A - B) / (1 + (iCa/S)^m), B = b A."""
+    low = minimum_fraction * maximum
+    return low + (maximum - low) / (1.0 + ppow(ionized_calcium_mM / setpoint, slope))
+
+
 @numba.njit(cache=True, error_model="numpy")
 def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool,
-                 parathyroid_tissue_native, parathyroid_tissue_graft, graft_function, native_tissue_ref,
-                 graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
-                 calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam,
-                 gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
-                 pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope, cinacalcet_mg_per_day,
-                 cinacalcet_setpoint_shift_max, cinacalcet_ed50_mg_per_day):
-    """Default configuration: secretion from every functioning tissue, following the four-parameter
-    calcium-sensing curve in ionised calcium, R = B + (A - B) / (1 + (iCa/S)^m); each tissue grows or regresses."""
-    functioning = parathyroid_tissue_native + graft_function * parathyroid_tissue_graft
-    low = pth_min_fraction * pth_secretion_max
+                 parathyroid_tissue_native, parathyroid_tissue_graft, graft_function,
+                 native_tissue_ref, graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
+                 calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin,
+                 CtriolPTgam, gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
+                 pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope,
+                 cinacalcet_mg_per_day, cinacalcet_setpoint_shift_max, cinacalcet_ed50_mg_per_day,
+                 gland_receptor_half_mass, gland_receptor_floor,
+                 gland_receptor_hill, gland_autonomous_fraction_max):
+    """Default configuration: secretion from every functioning tissue, each along its own calcium-sensing curve in
+    ionised calcium; calcitriol, read through the tissue's vitamin D receptors, empties the secretory pool (PTH
+    synthesis and storage) and restrains growth; receptors fall as tissue enlarges."""
+    rho_native = receptor_density(parathyroid_tissue_native, gland_receptor_half_mass, gland_receptor_floor,
+                                  gland_receptor_hill)
+    rho_graft = receptor_density(parathyroid_tissue_graft, gland_receptor_half_mass, gland_receptor_floor,
+                                 gland_receptor_hill)
+    graft_active = graft_function * parathyroid_tissue_graft
+    functioning = parathyroid_tissue_native + graft_active
+    rho = rho_native
+    if functioning > 0.0:
+        rho = (parathyroid_tissue_native * rho_native + graft_active * rho_graft) / functioning
     # cinacalcet sensitises the calcium-sensing receptor: the set point falls (Emax model in the daily dose)
     setpoint = pth_setpoint_ionized_mM * (1.0 - cinacalcet_setpoint_shift_max * cinacalcet_mg_per_day
                                           / (cinacalcet_ed50_mg_per_day + cinacalcet_mg_per_day))
-    per_tissue = low + (pth_secretion_max - low) / (1.0 + ppow(ionized_calcium_mM / setpoint, pth_sensing_slope))
+    # autonomy: the non-suppressible share of maximal secretion rises as receptors are lost (nodular tissue;
+    # minimum ~30 % of maximum in glands removed for refractory hyperparathyroidism, Nefrologia 2010)
+    span = 1.0 - gland_receptor_floor
+    b_native = pth_min_fraction + (gland_autonomous_fraction_max - pth_min_fraction) * (1.0 - rho_native) / span
+    b_graft = pth_min_fraction + (gland_autonomous_fraction_max - pth_min_fraction) * (1.0 - rho_graft) / span
+    per_mass = (parathyroid_tissue_native * _sensing(ionized_calcium_mM, setpoint, pth_sensing_slope,
+                                                      pth_secretion_max, b_native)
+                + graft_active * _sensing(ionized_calcium_mM, setpoint, pth_sensing_slope, pth_secretion_max,
+                                          b_graft))
+    # VDR: the calcitriol the tissue sees is calcitriol x its receptor density (nodular tissue resists calcitriol)
+    vdr_calcitriol = calcitriol_pM * rho
     secretion, fill, empty, clearance = _secretion_and_pool(
-        ca_mM, calcitriol_pM, plasma_pth, gland_pool, functioning, 1.0,
-        per_tissue, 1.0, 1.0, per_tissue, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
-    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
+        ca_mM, vdr_calcitriol, plasma_pth, gland_pool, 1.0, 1.0,
+        per_mass, 1.0, 1.0, per_mass, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
+    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(vdr_calcitriol, Ctriol50, CtriolPTgam)
     drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
              * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
-    n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, gland_growth_rate)
-    g_in, g_out = _tissue_turnover(parathyroid_tissue_graft, graft_tissue_ref, drive, gland_growth_rate)
+    n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, gland_growth_rate,
+                                   rho_native)
+    g_in, g_out = _tissue_turnover(parathyroid_tissue_graft, graft_tissue_ref, drive, gland_growth_rate, rho_graft)
+    autonomous = b_native
+    if functioning > 0.0:
+        autonomous = (parathyroid_tissue_native * b_native + graft_active * b_graft) / functioning
     return (secretion, fill, empty, clearance, n_in, n_out, g_in, g_out,
-            graft_revascularisation_rate * (1.0 - graft_function), drive)
+            graft_revascularisation_rate * (1.0 - graft_function), drive, rho, autonomous)
 
 
 REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
@@ -185,5 +241,6 @@ REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, P
 CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"))
 DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
-                   ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996"), derive_tissue,
+                   ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996", "Silver1986",
+                    "Brandi2002", "Fukagawa1999", "Gogusev1997", "Nefrologia2010"), derive_tissue,
                    ("T60", "Ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"))

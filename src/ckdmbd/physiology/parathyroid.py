@@ -137,9 +137,9 @@ TISSUE_PROCESSES = (
     *PROCESSES[:4],
     Process("native_growth", "native_growth", {"parathyroid_tissue_native": 1.0}, "r M"),
     Process("native_regression", "native_regression", {"parathyroid_tissue_native": -1.0},
-            "r M^2 rho(M) / (G M_ref)"),
+            "r M^2 rho(M)^2 / (G M_ref)"),
     Process("graft_growth", "graft_growth", {"parathyroid_tissue_graft": 1.0}, "r M"),
-    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "r M^2 rho(M) / (G M_ref)"),
+    Process("graft_regression", "graft_regression", {"parathyroid_tissue_graft": -1.0}, "r M^2 rho(M)^2 / (G M_ref)"),
     Process("graft_revascularisation", "graft_revascularisation", {"graft_function": 1.0}, "k_v*(1 - v)"),
 )
 
@@ -156,14 +156,16 @@ def receptor_density(mass, half_mass, floor, hill_n):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _tissue_turnover(mass, reference_mass, drive, rate, density):
     """Hyperplasia as logistic growth towards the carrying capacity G x reference mass / rho:
-    dM/dt = r M (1 - rho M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline) for normal tissue;
+    dM/dt = r M (1 - rho^2 M / (G M_ref)). Same target as Peterson-Riggs' PTmax (G x baseline) for normal tissue;
     the rate r (``gland_growth_rate``) is a cell-proliferation rate, so growth from normal to a 4-5x hyperplastic
     gland takes years and a small remnant or graft regrows slowly (proportional to its own mass). Nodular tissue
-    (receptor density rho < 1) has lost part of the calcitriol- and calcium-mediated restraint, so it settles
-    larger: long untreated hyperparathyroidism grows glands that no longer involute to the drive's target."""
+    (receptor density rho < 1) has lost part of both the calcium-sensing (CaSR) and the calcitriol (VDR) restraint
+    on proliferation, so its carrying capacity is G M_ref / rho^2 (assumed: one factor rho per receptor): long
+    untreated hyperparathyroidism grows glands that keep growing past the drive's target and no longer involute
+    to it."""
     if reference_mass <= 0.0 or drive <= 0.0:
         return 0.0, rate * mass
-    return rate * mass, rate * mass * mass * density / (drive * reference_mass)
+    return rate * mass, rate * mass * mass * density * density / (drive * reference_mass)
 
 
 def derive_tissue(p):

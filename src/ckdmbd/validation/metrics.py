@@ -25,7 +25,8 @@ class Trace:
     label: str
     x: np.ndarray
     y: np.ndarray
-    x_unit: str = "day"
+    x_unit: str = "time (days)"
+    """The x axis, as labelled in the plot."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,8 @@ def intradialytic_fall(runs, arm: str, at: str, column: str = "phosphate_mmol_L"
     pre = values[0]
     fall = 1.0 - values / pre
     value = float(1.0 - np.interp(after, hours, values) / pre)
-    return MetricValue(value, (Trace(f"{arm}, session {k + 1}", hours, fall, "hour of session"),), (after, after),
+    trace = Trace(f"{arm}, session {k + 1}", hours, fall, "hours from the session start")
+    return MetricValue(value, (trace,), (after, after),
                        f"pre {pre:.3g}, at {at}: {np.interp(after, hours, values):.3g}")
 
 
@@ -263,7 +265,7 @@ def after_session(runs, arm: str, after: str, column: str = "phosphate_mmol_L", 
         ratios.append(float(np.interp(e + delay, t, y)) / pre)
         sel = (t >= e - 1e-6) & (t <= e + 48.0)
         traces.append(Trace(f"{arm}, session day {b / HOURS_PER_DAY:.0f}", t[sel] - e, y[sel] / pre,
-                            "hour after session"))
+                            "hours after the session end"))
     return MetricValue(float(np.mean(ratios)), tuple(traces[-2:]), (delay, delay),
                        f"{len(chosen)} sessions, ratios {', '.join(f'{r:.3f}' for r in ratios)}")
 

@@ -73,7 +73,7 @@ def _e(text: object) -> str:
 def _figure(r: CheckResult) -> dict:
     m = r.metric
     traces, shapes = [], []
-    x_unit = m.traces[0].x_unit if m is not None and m.traces else "day"
+    x_unit = m.traces[0].x_unit if m is not None and m.traces else "time (days)"
     for k, tr in enumerate(m.traces if m is not None else ()):
         from ckdmbd.report_html import downsample
 
@@ -89,13 +89,15 @@ def _figure(r: CheckResult) -> dict:
     if window is not None and wx1 - wx0 < 1e-9:  # a point in time: give the bands a visible width
         span = max((float(np.nanmax(t.x)) - float(np.nanmin(t.x)) for t in m.traces), default=1.0) or 1.0
         wx0, wx1 = wx0 - 0.015 * span, wx1 + 0.015 * span
-    lo = band.low if band.low is not None else None
-    hi = band.high if band.high is not None else None
-    if lo is not None or hi is not None:
-        shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
-                       "y0": lo if lo is not None else (hi - abs(hi) * 0.5 - 1e-3),
-                       "y1": hi if hi is not None else (lo + abs(lo) * 0.5 + 1e-3),
-                       "fillcolor": "rgba(44, 160, 44, 0.10)", "line": {"width": 0}, "layer": "below"})
+    # a one-sided band reaches beyond everything plotted (the data, the published value and spread)
+    ys = [float(v) for tr in (m.traces if m is not None else ()) for v in np.asarray(tr.y, float) if np.isfinite(v)]
+    ys += [v for v in (pub.value, pub.low, pub.high, r.value, band.low, band.high) if v is not None and np.isfinite(v)]
+    lo_data, hi_data = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    pad = 0.1 * ((hi_data - lo_data) or abs(hi_data) or 1.0)
+    shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
+                   "y0": band.low if band.low is not None else lo_data - pad,
+                   "y1": band.high if band.high is not None else hi_data + pad,
+                   "fillcolor": "rgba(44, 160, 44, 0.10)", "line": {"width": 0}, "layer": "below"})
     spread = pub.spread()
     if spread is not None:
         shapes.append({"type": "rect", "xref": xref, "x0": wx0, "x1": wx1, "yref": "y", "y0": spread[0],
@@ -108,7 +110,7 @@ def _figure(r: CheckResult) -> dict:
         traces.append({"type": "scatter", "mode": "markers", "name": "model value", "x": [float(xm)],
                        "y": [r.value], "marker": {"color": "#000", "size": 8, "symbol": "diamond"}})
     layout = {"height": 300, "margin": {"l": 60, "r": 10, "t": 10, "b": 45}, "template": "plotly_white",
-              "xaxis": {"title": {"text": f"time ({x_unit}s)" if not x_unit.startswith("hour") else x_unit + "s"}},
+              "xaxis": {"title": {"text": x_unit}},
               "yaxis": {"title": {"text": _e(r.check.unit)}}, "shapes": shapes, "showlegend": True,
               "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}}}
     return {"data": traces, "layout": layout}

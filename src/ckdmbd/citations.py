@@ -149,6 +149,66 @@ CITATIONS: dict[str, str] = {
         "Elias RM et al. Intradialytic phosphate kinetics: -47 +- 14 % at 1 h, -45 +- 11 % at 4 h (as cited in the "
         "ckdmbd field notes; read the original before relying on the numbers)"
     ),
+    # --- literature validation cases (src/ckdmbd/validation/cases/) ---
+    "Zehnder2007CRIB": (
+        "Zehnder D, Landray MJ, Wheeler DC, Fraser W, Blackwell L, Nuttall S, Hughes SV, Townend J, Ferro C, "
+        "Baigent C, Hewison M. Cross-sectional analysis of abnormalities of mineral homeostasis, vitamin D and "
+        "parathyroid hormone in a cohort of pre-dialysis patients. The Chronic Renal Impairment in Birmingham (CRIB) "
+        "study. Nephron Clin Pract 2007 (https://www.cardioscience.ox.ac.uk/publications/33984)"
+    ),
+    "KoreanJNephrol1997Calcitriol": (
+        "Oral calcitriol therapy in hemodialysis patients with secondary hyperparathyroidism: the effect of dose "
+        "adjustment according to therapeutic responses. Korean J Nephrol 1997;16(2):323-330 (KoreaMed 2254847)"
+    ),
+    "Fine2003": (
+        "Fine A, Penner B. Biochemical effects of high dialysate calcium in hemodialysis patients with "
+        "hyperparathyroidism: a 10-month study. ASAIO J 2003;49(1). doi:10.1097/00002480-200301000-00011"
+    ),
+    "Block2004": (
+        "Block GA, Martin KJ, de Francisco ALM, et al. Cinacalcet for secondary hyperparathyroidism in patients "
+        "receiving hemodialysis. N Engl J Med 2004;350:1516-1525. doi:10.1056/NEJMoa031633"
+    ),
+    "LorentePoch2015": (
+        "Lorente-Poch L, Sancho JJ, Munoz-Nova JL, Sanchez-Velazquez P, Sitges-Serra A. Defining the syndromes of "
+        "parathyroid failure after total thyroidectomy. Gland Surg 2015 "
+        "(https://gs.amegroups.org/article/view/5619)"
+    ),
+    "Evenepoel2008": (
+        "Evenepoel P, Meijers BKI, de Jonge H, et al. Recovery of hyperphosphatoninism and renal phosphorus wasting "
+        "one year after successful renal transplantation. Clin J Am Soc Nephrol 2008;3:1829-1836. "
+        "doi:10.2215/CJN.01310308 (PMID 18922992)"
+    ),
+    "Elias2018KBPR": (
+        "Elias RM, Alvares VRC, Moyses RMA. Phosphate removal during conventional hemodialysis: a decades-old "
+        "misconception. Kidney Blood Press Res 2018;43:110-114. doi:10.1159/000487108 (PMID 29414834)"
+    ),
+    "Wang2012": (
+        "Wang M, Li H, Liao H, et al. Phosphate removal model: an observational study of low-flux dialyzers in "
+        "conventional hemodialysis therapy. Hemodial Int 2012;16:363-376. doi:10.1111/j.1542-4758.2012.00678.x"
+    ),
+    "VanCamp2014": (
+        "Van Camp YPM, Vrijens B, Abraham I, Van Rompaey B, Elseviers MM. Adherence to phosphate binders in "
+        "hemodialysis patients: prevalence and determinants (electronic pill-bottle monitoring, MEMS). J Nephrol "
+        "2014;27(6). doi:10.1007/s40620-014-0062-3"
+    ),
+    "Sigrist2005": (
+        "Sigrist MK, Devlin L, Taal MW, Fluck RJ, McIntyre CW. Length of interdialytic interval influences serum "
+        "calcium and phosphorus concentrations. Nephrol Dial Transplant 2005;20:1643-1646. doi:10.1093/ndt/gfh874"
+    ),
+    "Stremke2022": (
+        "Stremke ER, Trevino L, Doshi S, Moorthi RN, Hill Gallant KM, Moe SM. Postdialysis serum phosphate "
+        "equilibrium in hemodialysis patients on a controlled diet and no binders. Hemodial Int 2022;26:255-263. "
+        "doi:10.1111/hdi.12999"
+    ),
+    "SeedCaseReport": (
+        "Case report: calcified gluteal mass in a patient on haemodialysis for 11 years, 18 months after "
+        "parathyroidectomy with forearm autotransplantation (the project's seed case, "
+        "shared/seed/case-report-calcified-gluteal-mass.txt; the text gives no bibliographic details)"
+    ),
+    "PhysicalInvariant": (
+        "Physical invariant, not a measurement: an amount of mineral in a body compartment cannot be negative; and "
+        "soft-tissue calcification of tumoral size affects a small minority of dialysis patients (Steinbach 1995)"
+    ),
 }
 
 

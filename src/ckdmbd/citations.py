@@ -108,10 +108,6 @@ CITATIONS: dict[str, str] = {
         "Bhan I, Shah A, Holmes J et al. Post-transplant hypophosphatemia: tertiary 'hyper-phosphatoninism'? "
         "Kidney Int 2006;70:1486-1494. doi:10.1038/sj.ki.5001788"
     ),
-    "Evenepoel2008": (
-        "Evenepoel P, Meijers BKI, de Jonge H et al. Recovery of hyperphosphatoninism and renal phosphorus wasting "
-        "one year after successful renal transplantation. Clin J Am Soc Nephrol 2008;3:1829-1836"
-    ),
     "FrontEndocrinol2021FGF23": (
         "Regulation of FGF23 production: phosphate, calcitriol, PTH, iron and inflammation (review). Front "
         "Endocrinol 2021;12:588096"

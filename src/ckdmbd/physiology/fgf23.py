@@ -5,10 +5,11 @@ Osteocytes and osteoblasts make FGF23 in response to phosphate load, calcitriol 
 patients). Two states:
 
 - ``fgf23_expression``: bone's FGF23 production relative to baseline. It follows its target
-  E* = (P/P_0)^gP (calcitriol/C_0)^gD (PTH/PTH_0)^gPTH with a time constant of days (``fgf23_expression_time_h``):
-  after kidney transplantation FGF23 stays inappropriately high for weeks despite falling phosphate and only
+  E* = (P/P_0)^gP (f_0 + (1 - f_0)(calcitriol/C_0)^gD) (PTH/PTH_0)^gPTH with a time constant of days
+  (``fgf23_expression_time_h``): after kidney transplantation FGF23 stays inappropriately high for weeks despite falling phosphate and only
   reaches CKD-matched levels over months (Bhan 2006; Evenepoel 2008), which a production that followed plasma
-  phosphate within hours could not do.
+  phosphate within hours could not do. Part of the expression (f_0) does not need calcitriol: dialysis patients
+  carry very high FGF23 despite calcitriol deficiency, which a pure power of calcitriol (zero without it) denies.
 - ``fgf23``: intact FGF23 in plasma, produced at k E FGF23_0 and eliminated at k (f_nr + f_r GFR/GFR_0) FGF23,
   with the plasma half-life of about 1 h seen after tumour removal (54.7 % left at 1 h, PMC4013303; 46-58 min,
   Khosravi 2007). Most clearance is not renal: the human kidney extracts ~22 % of FGF23 per pass at eGFR 60, no
@@ -43,12 +44,14 @@ PROCESSES = (
 @numba.njit(cache=True, error_model="numpy")
 def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM, gfr, FGF23_0, kFGF,
                    fgf23_phosphate_gamma, fgf23_calcitriol_gamma, fgf23_pth_gamma, fgf23_renal_clearance_fraction,
+                   fgf23_calcitriol_independent_fraction,
                    fgf23_expression_time_h, klotho_anuric_fraction, GFR_0, phosphate_baseline_mM,
                    calcitriol_baseline_pM, pth_baseline_pM, pth_hydroxylase_floor_pM):
     kidney = gfr / GFR_0
     kidney = min(max(kidney, 0.0), 1.5)
     target = (ppow(phosphate_mM / phosphate_baseline_mM, fgf23_phosphate_gamma)
-              * ppow(smooth_floor(calcitriol_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma)
+              * (fgf23_calcitriol_independent_fraction + (1.0 - fgf23_calcitriol_independent_fraction)
+                 * ppow(smooth_floor(calcitriol_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma))
               * ppow(smooth_floor(pth_pM, pth_hydroxylase_floor_pM) / pth_baseline_pM, fgf23_pth_gamma))
     clearance = (1.0 - fgf23_renal_clearance_fraction) + fgf23_renal_clearance_fraction * kidney
     klotho = klotho_anuric_fraction + (1.0 - klotho_anuric_fraction) * min(kidney, 1.0)

@@ -4,12 +4,12 @@ Osteocytes and osteoblasts make FGF23 in response to phosphate load, calcitriol 
 588096; PTH raises osteocyte FGF23 expression, and parathyroidectomy or calcimimetics lower FGF23 in dialysis
 patients). Two states:
 
-- ``fgf23_expression``: bone's FGF23 production relative to baseline. It follows its target
-  E* = (P/P_0)^gP (f_0 + (1 - f_0)(calcitriol/C_0)^gD) (PTH/PTH_0)^gPTH with a time constant of days
-  (``fgf23_expression_time_h``): after kidney transplantation FGF23 stays inappropriately high for weeks
-  despite falling phosphate and only reaches CKD-matched levels over months (Bhan 2006; Evenepoel 2008), which a production that followed plasma
-  phosphate within hours could not do. Part of the expression (f_0) does not need calcitriol: dialysis patients
-  carry very high FGF23 despite calcitriol deficiency, which a pure power of calcitriol (zero without it) denies.
+- ``fgf23_expression``: bone's FGF23 production relative to baseline. It follows its target E* = (P/P_0)^gP (f_0 +
+  (1 - f_0)(calcitriol/C_0)^gD) (PTH/PTH_0)^gPTH with a time constant of days (``fgf23_expression_time_h``): after
+  kidney transplantation FGF23 stays inappropriately high for weeks despite falling phosphate and only reaches CKD-
+  matched levels over months (Bhan 2006; Evenepoel 2008), which a production that followed plasma phosphate within
+  hours could not do. Part of the expression (f_0) does not need calcitriol: dialysis patients carry very high FGF23
+  despite calcitriol deficiency, which a pure power of calcitriol (zero without it) denies.
 - ``fgf23``: intact FGF23 in plasma, produced at k E FGF23_0 and eliminated at k (f_nr + f_r GFR/GFR_0) FGF23,
   with the plasma half-life of about 1 h seen after tumour removal (54.7 % left at 1 h, PMC4013303; 46-58 min,
   Khosravi 2007). Most clearance is not renal: the human kidney extracts ~22 % of FGF23 per pass at eGFR 60, no

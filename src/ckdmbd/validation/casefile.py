@@ -256,8 +256,11 @@ def _check(raw: Any, where: str, arms: set[str]) -> Check:
     exclusive = band_raw.get("exclusive", False)
     if not isinstance(exclusive, bool):
         raise _fail(f"{where}.band.exclusive", f"{exclusive!r} must be true or false")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise _fail(f"{where}.note", f"{note!r} must be a text")
     return Check(_text(raw, "name", where), raw["metric"], args, _text(raw, "unit", where), published,
-                 Band(low, high, exclusive), raw.get("note", "") if isinstance(raw.get("note", ""), str) else "")
+                 Band(low, high, exclusive), note)
 
 
 def parse_case(text: str, source: str) -> Case:

@@ -28,7 +28,8 @@ def table_rows(results: list[CheckResult]) -> list[tuple[str, str, str, str, str
     """(case: check, published, model, band, verdict) for each result."""
     rows = []
     for r in results:
-        model = format_value(r.value, r.check.unit) if r.verdict != ERROR else r.message
+        message = r.message if len(r.message) <= 110 else r.message[:107] + "..."  # whole in the JSON and HTML
+        model = format_value(r.value, r.check.unit) if r.verdict != ERROR else message
         rows.append((r.label, r.check.published.text, model, r.check.band.text(), r.verdict))
     return rows
 

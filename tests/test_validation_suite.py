@@ -24,8 +24,6 @@ CASES_DIR = Path(__file__).resolve().parents[1] / "src" / "ckdmbd" / "validation
 
 # outside their band (or needing an event type that does not exist yet) on this branch, measured at its last commit
 PENDING = {
-    "hypoparathyroidism-healthy-adult": "issue 9: calcium falls to 1.01 mmol/L (all renal calcium reabsorption needs "
-                                        "PTH); nephron-segment kidney pending",
     "sigrist-2005-long-gap": "issue 10: Monday minus midweek phosphate is 0.000 (intracellular pool refills the "
                              "plasma within hours); phosphate compartments pending",
     "stremke-2022-rebound": "issue 10: phosphate back at 99.9 % 24 h after a session; phosphate compartments pending",

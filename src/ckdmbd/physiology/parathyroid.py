@@ -153,25 +153,24 @@ def derive_tissue(p):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool,
+def gland_tissue(ca_mM, ionized_calcium_mM, vdr_gland_pM, phosphate_mM, plasma_pth, gland_pool,
                  parathyroid_tissue_native, parathyroid_tissue_graft, graft_function, native_tissue_ref,
                  graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
                  calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin, CtriolPTgam,
                  gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
-                 pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope, cinacalcet_mg_per_day,
-                 cinacalcet_setpoint_shift_max, cinacalcet_ed50_mg_per_day):
+                 pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope,
+                 calcimimetic_setpoint_factor):
     """Default configuration: secretion from every functioning tissue, following the four-parameter
     calcium-sensing curve in ionised calcium, R = B + (A - B) / (1 + (iCa/S)^m); each tissue grows or regresses."""
     functioning = parathyroid_tissue_native + graft_function * parathyroid_tissue_graft
     low = pth_min_fraction * pth_secretion_max
-    # cinacalcet sensitises the calcium-sensing receptor: the set point falls (Emax model in the daily dose)
-    setpoint = pth_setpoint_ionized_mM * (1.0 - cinacalcet_setpoint_shift_max * cinacalcet_mg_per_day
-                                          / (cinacalcet_ed50_mg_per_day + cinacalcet_mg_per_day))
+    # calcimimetics sensitise the calcium-sensing receptor: the set point falls (``calcimimetics``, 1 = no drug)
+    setpoint = pth_setpoint_ionized_mM * calcimimetic_setpoint_factor
     per_tissue = low + (pth_secretion_max - low) / (1.0 + ppow(ionized_calcium_mM / setpoint, pth_sensing_slope))
     secretion, fill, empty, clearance = _secretion_and_pool(
-        ca_mM, calcitriol_pM, plasma_pth, gland_pool, functioning, 1.0,
+        ca_mM, vdr_gland_pM, plasma_pth, gland_pool, functioning, 1.0,
         per_tissue, 1.0, 1.0, per_tissue, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
-    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(calcitriol_pM, Ctriol50, CtriolPTgam)
+    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(vdr_gland_pM, Ctriol50, CtriolPTgam)
     drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
              * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
     n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, gland_growth_rate)

@@ -208,6 +208,76 @@ CITATIONS: dict[str, str] = {
 }
 
 
+# --- vitamin D as prescribed and calcimimetics (issue 9, items 5-6) ---
+CITATIONS.update({
+    "Jones2014VitD": (
+        "Jones KS, Assar S, Harnpanich D, et al. 25(OH)D2 half-life is shorter than 25(OH)D3 half-life and is "
+        "influenced by DBP concentration and genotype. J Clin Endocrinol Metab 2014;99:3373-3381 "
+        "(25(OH)D3 t1/2 15.1 +- 3.1 d, 25(OH)D2 13.9 +- 2.6 d)"
+    ),
+    "Ekwaru2014": (
+        "Ekwaru JP, Zwicker JD, Holick MF, Giovannucci E, Veugelers PJ. The importance of body weight for the dose "
+        "response relationship of oral vitamin D supplementation and serum 25-hydroxyvitamin D in healthy "
+        "volunteers. PLoS One 2014;9:e111265. doi:10.1371/journal.pone.0111265"
+    ),
+    "Tokmak2008": (
+        "Tokmak F, Quack I, Schieren G, et al. High-dose cholecalciferol to correct vitamin D deficiency in "
+        "haemodialysis patients. Nephrol Dial Transplant 2008;23:4016-4020. doi:10.1093/ndt/gfn367"
+    ),
+    "PMC8558908HD": (
+        "Cholecalciferol supplementation (40,000 IU weekly for 12 weeks, then 20,000 IU fortnightly) in 55 "
+        "haemodialysis patients: 25(OH)D 35.1 -> 119.9 nmol/L, 1,25(OH)2D3 48.3 -> 96.2 pmol/L; synthesis is "
+        "substrate dependent. PMCID PMC8558908 (authors not checked here)"
+    ),
+    "Brandi2002": (
+        "Brandi L, Egfjord M, Olgaard K. Pharmacokinetics of 1,25(OH)2D3 and 1alpha(OH)D3 in normal and uraemic "
+        "men. Nephrol Dial Transplant 2002;17:829-842"
+    ),
+    "ZemplarLabel": (
+        "Zemplar (paricalcitol) capsules and injection, US prescribing information, AbbVie (pharmacokinetics: "
+        "F 72 % healthy / 79 % HD, Vd 34 L, t1/2 4-6 h healthy, 14-20 h CKD 3-5, >= 99.8 % bound)"
+    ),
+    "Lund2010": (
+        "Lund RJ, Andress DL, Amdahl M, Williams LA, Heaney RP. Differential effects of paricalcitol and calcitriol "
+        "on intestinal calcium absorption in hemodialysis patients. Am J Nephrol 2010;31:165-170"
+    ),
+    "Sprague2003": (
+        "Sprague SM, Llach F, Amdahl M, Taccetta C, Batlle D. Paricalcitol versus calcitriol in the treatment of "
+        "secondary hyperparathyroidism. Kidney Int 2003;63:1483-1490"
+    ),
+    "Padhi2009Cinacalcet": (
+        "Padhi D, Harris R. Clinical pharmacokinetic and pharmacodynamic profile of cinacalcet hydrochloride. "
+        "Clin Pharmacokinet 2009;48:303-311 (Tmax 2-6 h, F 20-25 %, t1/2 30-40 h, steady state within 7 days)"
+    ),
+    "SensiparLabel": (
+        "Sensipar/Mimpara (cinacalcet) prescribing information / SmPC, Amgen (biphasic decline, initial t1/2 ~6 h, "
+        "terminal 30-40 h; Vd ~1000 L)"
+    ),
+    "ParsabivLabel": (
+        "Parsabiv (etelcalcetide) prescribing information / SmPC, Amgen (Vss ~796 L, HD clearance 7.66 L/h, "
+        "effective t1/2 3-5 days, 2-3x accumulation by 4 weeks)"
+    ),
+    "Edson2016": (
+        "Edson KZ, Wu BM, Iyer A, et al. Determination of etelcalcetide biotransformation and hemodialysis kinetics "
+        "to guide the timing of its dosing. Kidney Int Rep 2016;1:24-33"
+    ),
+    "Subramanian2017": (
+        "Subramanian R, Zhu X, Hock MB, et al. Pharmacokinetics, biotransformation, and excretion of "
+        "[14C]etelcalcetide (AMG 416) following a single microtracer intravenous dose in patients with chronic "
+        "kidney disease on hemodialysis. Clin Pharmacokinet 2017;56:179-192. doi:10.1007/s40262-016-0433-0"
+    ),
+    "Chen2016CaSR": (
+        "Chen P, Melhem M, Xiao J, Kuchimanchi M, Perez Ruixo JJ. Population pharmacokinetics and "
+        "pharmacodynamics of the calcimimetic etelcalcetide in chronic kidney disease and secondary "
+        "hyperparathyroidism receiving hemodialysis. CPT Pharmacometrics Syst Pharmacol 2016;5:484-494"
+    ),
+    "Block2004": (
+        "Block GA, Martin KJ, de Francisco ALM, et al. Cinacalcet for secondary hyperparathyroidism in patients "
+        "receiving hemodialysis. N Engl J Med 2004;350:1516-1525"
+    ),
+})
+
+
 def format_citations(keys: list[str] | tuple[str, ...] | set[str]) -> list[str]:
     """Full references for ``keys`` in a stable order; unknown keys are an error (a typo must not pass)."""
     unknown = [k for k in keys if k not in CITATIONS and k != "assumed"]

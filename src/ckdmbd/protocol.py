@@ -296,44 +296,184 @@ class Adherence:
         return [SetParameter(self.time_h, "binder_adherence", self.fraction)]
 
 
+@dataclass(frozen=True)
+class ActiveVitaminDDrug:
+    """Where a dose of an active vitamin D drug goes (states of ``ckdmbd.physiology.vitamin_d``) and the largest
+    plausible doses (oral ug/day; i.v. ug per dialysis session, None if there is no i.v. form modelled)."""
+
+    oral_state: str
+    iv_state: str | None
+    max_oral_ug_per_day: float
+    max_iv_ug: float | None
+
+
 ACTIVE_VITAMIN_D = {
-    # calcitriol-equivalent potency per ug (assumed: alfacalcidol is clinically dosed at ~1.5-2x calcitriol)
-    "calcitriol": 1.0,
-    "alfacalcidol": 0.5,
+    # label maxima, rounded up: calcitriol oral/iv a few ug; alfacalcidol oral up to several ug/day; paricalcitol
+    # oral up to ~ 30 ug/day (iPTH/80 thrice weekly), i.v. 0.24 ug/kg per session
+    "calcitriol": ActiveVitaminDDrug("calcitriol_gut_depot", "calcitriol", 10.0, 10.0),
+    "alfacalcidol": ActiveVitaminDDrug("alfacalcidol_depot", None, 10.0, None),
+    "paricalcitol": ActiveVitaminDDrug("paricalcitol_gut_depot", "paricalcitol", 40.0, 40.0),
 }
-CALCITRIOL_PMOL_PER_UG = 1e6 / 416.6  # molar mass of calcitriol 416.6 g/mol
-ORAL_CALCITRIOL_BIOAVAILABILITY = 0.7  # assumed: oral calcitriol is well absorbed (about 70 %)
+NUTRITIONAL_VITAMIN_D = {"cholecalciferol": "cholecalciferol_pool", "ergocalciferol": "ergocalciferol_pool"}
+MAX_NUTRITIONAL_IU_PER_DAY = 20_000.0  # averaged over the dosing interval (50,000 IU/week is 7,143 IU/day)
+
+
+def dose_times(start_h: float, until_h: float, interval_h: float, clock_h: float | None, what: str) -> list[float]:
+    """Times of repeated doses from ``start_h`` (the first at ``clock_h`` o'clock on or after it, if given) every
+    ``interval_h`` before ``until_h``, which must be finite (the scenario loader closes an open prescription at the
+    next event of the same kind or at the end of the run)."""
+    _require(math.isfinite(until_h), f"{what}: a prescription needs an end (until_h); the scenario loader sets it "
+                                     f"to the next {what} event or the end of the run")
+    _require(interval_h > 0, f"{what}: dosing interval must be positive, got {interval_h} h")
+    first = start_h
+    if clock_h is not None:
+        _require(0 <= clock_h < HOURS_PER_DAY, f"{what}: clock time must be in [0, 24) h, got {clock_h}")
+        first = math.floor(start_h / HOURS_PER_DAY) * HOURS_PER_DAY + clock_h
+        if first < start_h:
+            first += HOURS_PER_DAY
+    count = max(0, math.ceil((until_h - first) / interval_h - 1e-9))
+    return [first + k * interval_h for k in range(count)]
+
+
+def session_ends(schedules: tuple[Hemodialysis, ...], start_h: float, until_h: float, what: str) -> list[float]:
+    """Ends of the dialysis sessions of ``schedules`` in [start_h, until_h): when a drug given at dialysis is
+    injected."""
+    _require(len(schedules) > 0, f"{what} is given at the end of dialysis sessions: it needs a hemodialysis "
+                                 f"schedule (the scenario loader passes the scenario's)")
+    return sorted(end for sch in schedules for _begin, end in sch.sessions() if start_h <= end < until_h)
+
+
+def _needs_state(state: str, state_names: tuple[str, ...], what: str) -> None:
+    _require(state in state_names, f"{what} needs the default configuration (state {state!r})")
 
 
 @dataclass(frozen=True)
 class ActiveVitaminD:
-    """From ``time_h`` on, oral active vitamin D: ``dose_ug_per_day`` of ``drug`` (calcitriol or alfacalcidol);
-    0 stops it."""
+    """From ``time_h`` until ``until_h``, oral active vitamin D: ``dose_ug_per_day`` of ``drug`` (calcitriol,
+    alfacalcidol or paricalcitol) as one dose a day into its gut depot, at ``clock_h`` o'clock if given (else every
+    24 h from ``time_h``); 0 gives nothing (in a scenario it ends the previous prescription)."""
 
     time_h: float
     dose_ug_per_day: float
     drug: str = "calcitriol"
+    until_h: float = math.inf
+    clock_h: float | None = None
 
     def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
         _require(self.drug in ACTIVE_VITAMIN_D,
                  f"unknown active vitamin D {self.drug!r}; expected {', '.join(ACTIVE_VITAMIN_D)}")
-        _require(0 <= self.dose_ug_per_day <= 10,
-                 f"active vitamin D dose must be 0-10 ug/day, got {self.dose_ug_per_day}")
-        pmol_h = (self.dose_ug_per_day * ACTIVE_VITAMIN_D[self.drug] * CALCITRIOL_PMOL_PER_UG
-                  * ORAL_CALCITRIOL_BIOAVAILABILITY / HOURS_PER_DAY)
-        return [SetParameter(self.time_h, "active_vitamin_d_pmol_per_h", pmol_h)]
+        spec = ACTIVE_VITAMIN_D[self.drug]
+        _require(0 <= self.dose_ug_per_day <= spec.max_oral_ug_per_day,
+                 f"{self.drug} dose must be 0-{spec.max_oral_ug_per_day:g} ug/day, got {self.dose_ug_per_day}")
+        if self.dose_ug_per_day == 0:
+            return []
+        _needs_state(spec.oral_state, state_names, "active vitamin D")
+        from ckdmbd.physiology.vitamin_d import pmol
+
+        amount = pmol(self.dose_ug_per_day, self.drug)
+        return [AddToState(t, spec.oral_state, amount)
+                for t in dose_times(self.time_h, self.until_h, HOURS_PER_DAY, self.clock_h, self.drug)]
+
+
+@dataclass(frozen=True)
+class IntravenousVitaminD:
+    """From ``time_h`` until ``until_h``, ``dose_ug`` of calcitriol or paricalcitol i.v. at the end of every
+    haemodialysis session of ``schedules``."""
+
+    time_h: float
+    dose_ug: float
+    drug: str = "paricalcitol"
+    until_h: float = math.inf
+    schedules: tuple[Hemodialysis, ...] = ()
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require(self.drug in ACTIVE_VITAMIN_D and ACTIVE_VITAMIN_D[self.drug].iv_state is not None,
+                 f"no intravenous form of {self.drug!r} is modelled; expected "
+                 f"{', '.join(d for d, s in ACTIVE_VITAMIN_D.items() if s.iv_state)}")
+        spec = ACTIVE_VITAMIN_D[self.drug]
+        _require(0 <= self.dose_ug <= spec.max_iv_ug,
+                 f"i.v. {self.drug} dose must be 0-{spec.max_iv_ug:g} ug per session, got {self.dose_ug}")
+        if self.dose_ug == 0:
+            return []
+        _needs_state(spec.iv_state, state_names, "i.v. vitamin D")
+        from ckdmbd.physiology.vitamin_d import pmol
+
+        amount = pmol(self.dose_ug, self.drug)
+        return [AddToState(t, spec.iv_state, amount)
+                for t in session_ends(self.schedules, self.time_h, self.until_h, f"i.v. {self.drug}")]
+
+
+@dataclass(frozen=True)
+class NutritionalVitaminD:
+    """From ``time_h`` until ``until_h``, nutritional vitamin D (cholecalciferol or ergocalciferol) at
+    ``dose_iu_per_day`` on average, given as one dose every ``interval_h`` (daily, weekly, monthly...)."""
+
+    time_h: float
+    dose_iu_per_day: float
+    drug: str = "cholecalciferol"
+    interval_h: float = HOURS_PER_DAY
+    until_h: float = math.inf
+    clock_h: float | None = None
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require(self.drug in NUTRITIONAL_VITAMIN_D,
+                 f"unknown nutritional vitamin D {self.drug!r}; expected {', '.join(NUTRITIONAL_VITAMIN_D)}")
+        _require(0 <= self.dose_iu_per_day <= MAX_NUTRITIONAL_IU_PER_DAY,
+                 f"{self.drug} dose must be 0-{MAX_NUTRITIONAL_IU_PER_DAY:g} IU/day on average, "
+                 f"got {self.dose_iu_per_day}")
+        _require(HOURS_PER_DAY <= self.interval_h <= 31 * HOURS_PER_DAY,
+                 f"{self.drug} dosing interval must be 1-31 days, got {self.interval_h} h")
+        if self.dose_iu_per_day == 0:
+            return []
+        state = NUTRITIONAL_VITAMIN_D[self.drug]
+        _needs_state(state, state_names, "nutritional vitamin D")
+        amount = self.dose_iu_per_day * self.interval_h / HOURS_PER_DAY
+        return [AddToState(t, state, amount)
+                for t in dose_times(self.time_h, self.until_h, self.interval_h, self.clock_h, self.drug)]
+
+
+MAX_CINACALCET_MG_PER_DAY = 360.0
+MAX_ETELCALCETIDE_MG = 15.0  # label maximum per session
 
 
 @dataclass(frozen=True)
 class Cinacalcet:
-    """From ``time_h`` on, cinacalcet at ``dose_mg_per_day`` (0 stops it)."""
+    """From ``time_h`` until ``until_h``, oral cinacalcet ``dose_mg_per_day`` as one dose a day into the gut depot,
+    at ``clock_h`` o'clock if given (else every 24 h from ``time_h``); 0 gives nothing."""
 
     time_h: float
     dose_mg_per_day: float
+    until_h: float = math.inf
+    clock_h: float | None = None
 
     def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
-        _require(0 <= self.dose_mg_per_day <= 360, f"cinacalcet dose must be 0-360 mg/day, got {self.dose_mg_per_day}")
-        return [SetParameter(self.time_h, "cinacalcet_mg_per_day", self.dose_mg_per_day)]
+        _require(0 <= self.dose_mg_per_day <= MAX_CINACALCET_MG_PER_DAY,
+                 f"cinacalcet dose must be 0-{MAX_CINACALCET_MG_PER_DAY:g} mg/day, got {self.dose_mg_per_day}")
+        if self.dose_mg_per_day == 0:
+            return []
+        _needs_state("cinacalcet_gut", state_names, "cinacalcet")
+        return [AddToState(t, "cinacalcet_gut", self.dose_mg_per_day)
+                for t in dose_times(self.time_h, self.until_h, HOURS_PER_DAY, self.clock_h, "cinacalcet")]
+
+
+@dataclass(frozen=True)
+class Etelcalcetide:
+    """From ``time_h`` until ``until_h``, ``dose_mg`` of etelcalcetide i.v. at the end of every haemodialysis
+    session of ``schedules``."""
+
+    time_h: float
+    dose_mg: float
+    until_h: float = math.inf
+    schedules: tuple[Hemodialysis, ...] = ()
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        _require(0 <= self.dose_mg <= MAX_ETELCALCETIDE_MG,
+                 f"etelcalcetide dose must be 0-{MAX_ETELCALCETIDE_MG:g} mg per session, got {self.dose_mg}")
+        if self.dose_mg == 0:
+            return []
+        _needs_state("etelcalcetide_free", state_names, "etelcalcetide")
+        return [AddToState(t, "etelcalcetide_free", self.dose_mg)
+                for t in session_ends(self.schedules, self.time_h, self.until_h, "etelcalcetide")]
 
 
 @dataclass(frozen=True)
@@ -408,7 +548,8 @@ class KidneyTransplant:
 
 Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParathyroidTissue | GraftExcision
          | Hemodialysis | PhosphateBinder
-         | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | KidneyTransplant | SetParameterEvent)
+         | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | KidneyTransplant | SetParameterEvent
+         | IntravenousVitaminD | NutritionalVitaminD | Etelcalcetide)
 
 
 def event_start_h(event: Event) -> float:

@@ -41,16 +41,23 @@ from ckdmbd import units
 from ckdmbd.protocol import (
     ACTIVE_VITAMIN_D,
     BINDERS,
+    MAX_CINACALCET_MG_PER_DAY,
+    MAX_ETELCALCETIDE_MG,
+    MAX_NUTRITIONAL_IU_PER_DAY,
+    NUTRITIONAL_VITAMIN_D,
     ActiveVitaminD,
     Adherence,
     Cinacalcet,
     DepositExcision,
     Diet,
+    Etelcalcetide,
     Event,
     GFRDecline,
     GraftExcision,
     Hemodialysis,
     KidneyTransplant,
+    IntravenousVitaminD,
+    NutritionalVitaminD,
     Parathyroidectomy,
     PhosphateBinder,
     ProtocolError,
@@ -272,21 +279,23 @@ def _event(raw: Any, where: str) -> Event:
         _fields(raw, where, {"type", "time", "binders"}, set())
         return Adherence(time(), _fraction(raw, "binders", where))
     if kind == "active_vitamin_d":
-        _fields(raw, where, {"type", "time", "dose"}, {"drug"})
-        drug = raw.get("drug", "calcitriol")
-        if drug not in ACTIVE_VITAMIN_D:
-            raise ScenarioError(f"{where}.drug: unknown active vitamin D {drug!r} "
-                                f"(expected {', '.join(ACTIVE_VITAMIN_D)})")
-        dose = parse_quantity(raw["dose"], "ug/day", f"{where}.dose")
-        if dose > 10:
-            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 10 ug/day)")
-        return ActiveVitaminD(time(), dose, drug)
+        return _active_vitamin_d(raw, where, time())
+    if kind == "nutritional_vitamin_d":
+        return _nutritional_vitamin_d(raw, where, time())
     if kind == "cinacalcet":
-        _fields(raw, where, {"type", "time", "dose"}, set())
+        _fields(raw, where, {"type", "time", "dose"}, {"clock"})
         dose = parse_quantity(raw["dose"], "mg/day", f"{where}.dose")
-        if dose > 360:
-            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 360 mg/day)")
-        return Cinacalcet(time(), dose)
+        if dose > MAX_CINACALCET_MG_PER_DAY:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible "
+                                f"(at most {MAX_CINACALCET_MG_PER_DAY:g} mg/day)")
+        return Cinacalcet(time(), dose, clock_h=_clock(raw, where))
+    if kind == "etelcalcetide":
+        _fields(raw, where, {"type", "time", "dose"}, set())
+        dose = _per_session(raw, where, "mg", "5 mg")
+        if dose > MAX_ETELCALCETIDE_MG:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible "
+                                f"(at most {MAX_ETELCALCETIDE_MG:g} mg per session)")
+        return Etelcalcetide(time(), dose)
     if kind == "deposit_excision":
         _fields(raw, where, {"type", "time"}, {"fraction_removed"})
         frac = raw.get("fraction_removed", 0.5)
@@ -321,7 +330,7 @@ def _event(raw: Any, where: str) -> Event:
 EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "parathyroid_tissue", "graft_excision",
                "hemodialysis",
                "phosphate_binder", "adherence", "active_vitamin_d", "cinacalcet", "deposit_excision", "diet",
-               "kidney_transplant")
+               "nutritional_vitamin_d", "etelcalcetide", "kidney_transplant")
 
 
 def _fraction(raw: dict, key: str, where: str) -> float:
@@ -371,6 +380,8 @@ def _event_last_h(ev: Event) -> float:
         return ev.start_h  # sessions are generated inside the schedule and the run
     if isinstance(ev, Parathyroidectomy | GraftExcision | SetParathyroidTissue):
         return ev.time_h  # their actions depend on the model's structure, and all happen at once
+    if isinstance(ev, PRESCRIPTIONS):
+        return ev.time_h  # repeated doses are generated inside the run (closed by _close_prescriptions)
     return max((a.time_h for a in ev.actions()), default=event_start_h(ev))
 
 
@@ -391,6 +402,7 @@ _PATIENT_FIELDS = {
     "diet_calcium": ("OralCa", "mg/day", lambda mg_day: mg_day / units.CALCIUM_G_PER_MOL / units.HOURS_PER_DAY),
     "diet_phosphorus": ("OralPhos", "mg/day",
                         lambda mg_day: mg_day / units.PHOSPHORUS_G_PER_MOL / units.HOURS_PER_DAY),
+    "vitamin_d_25": ("vitamin_d_25_untreated_nmol_L", "nmol/L", float),  # untreated 25(OH)D (default configuration)
 }
 _NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
@@ -465,8 +477,8 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         events.append(ev)
     if any(isinstance(e, Hemodialysis) for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: haemodialysis needs the 'default' configuration")
-    needs_default = (GraftExcision, PhosphateBinder, Adherence, ActiveVitaminD, Cinacalcet, DepositExcision, Diet,
-                     SetParathyroidTissue, KidneyTransplant)
+    needs_default = (GraftExcision, PhosphateBinder, Adherence, DepositExcision, Diet, SetParathyroidTissue,
+                     KidneyTransplant, *PRESCRIPTIONS)
     if any((isinstance(e, Parathyroidectomy) and e.autograft_mass > 0) or isinstance(e, needs_default)
            for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: autografts, binders, drugs, diet events and deposits need the "
@@ -475,6 +487,9 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     transplants = [e.dialysis_end_h for e in events if isinstance(e, KidneyTransplant)]
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
               for e in events]
+    events = _close_prescriptions(events, [e for e in events if isinstance(e, Hemodialysis)], duration)
+    if "vitamin_d_25_untreated_nmol_L" in overrides and not 5 <= overrides["vitamin_d_25_untreated_nmol_L"] <= 150:
+        raise ScenarioError(f"patient.vitamin_d_25: {patient['vitamin_d_25']!r} must be 5-150 nmol/L")
     raw_obs = doc.get("observations", [])
     if not isinstance(raw_obs, list):
         raise ScenarioError("observations: expected an array of tables ([[observations]])")
@@ -583,3 +598,109 @@ def scenario_text(name_or_path: str | Path) -> str:
     if text_name in builtin_names():
         return resources.files(BUILTIN_PACKAGE).joinpath(f"{text_name}.toml").read_text(encoding="utf-8")
     return Path(name_or_path).read_text(encoding="utf-8")
+
+
+# --- prescriptions: vitamin D and calcimimetics (issue 9) ------------------------------------------------------------
+PRESCRIPTIONS = (ActiveVitaminD, IntravenousVitaminD, NutritionalVitaminD, Cinacalcet, Etelcalcetide)
+_FAMILY = {ActiveVitaminD: "active_vitamin_d", IntravenousVitaminD: "active_vitamin_d",
+           NutritionalVitaminD: "nutritional_vitamin_d", Cinacalcet: "cinacalcet", Etelcalcetide: "etelcalcetide"}
+_IU = re.compile(r"\bIU\b")
+_PER = re.compile(r"(?:/|\bper\b)\s*(?P<unit>[^\W\d]+)\s*$")
+
+
+def _clock(raw: dict, where: str) -> float | None:
+    """Optional clock time of daily doses ("20 h" = 8 pm)."""
+    if "clock" not in raw:
+        return None
+    clock = parse_quantity(raw["clock"], "h", f"{where}.clock")
+    if clock >= units.HOURS_PER_DAY:
+        raise ScenarioError(f"{where}.clock: {raw['clock']!r} must be a time of day in [0 h, 24 h)")
+    return clock
+
+
+def _per_session(raw: dict, where: str, unit: str, example: str) -> float:
+    """A dose given at the end of each dialysis session: an amount, not a rate."""
+    try:
+        return parse_quantity(raw["dose"], unit, f"{where}.dose")
+    except ScenarioError as exc:
+        if "not convertible" not in str(exc):
+            raise
+        raise ScenarioError(f"{where}.dose: {raw['dose']!r} must be an amount per dialysis session, "
+                            f"e.g. \"{example}\"") from None
+
+
+def _active_vitamin_d(raw: dict, where: str, start: float) -> ActiveVitaminD | IntravenousVitaminD:
+    _fields(raw, where, {"type", "time", "dose"}, {"drug", "route", "clock"})
+    drug = raw.get("drug", "calcitriol")
+    if drug not in ACTIVE_VITAMIN_D:
+        raise ScenarioError(f"{where}.drug: unknown active vitamin D {drug!r} (expected {', '.join(ACTIVE_VITAMIN_D)})")
+    spec = ACTIVE_VITAMIN_D[drug]
+    route = raw.get("route", "oral")
+    if route not in ("oral", "iv"):
+        raise ScenarioError(f"{where}.route: {route!r} must be 'oral' (daily) or 'iv' (after each dialysis session)")
+    if route == "iv":
+        if spec.iv_state is None:
+            raise ScenarioError(f"{where}.route: no intravenous form of {drug} is modelled (i.v.: calcitriol, "
+                                f"paricalcitol)")
+        if "clock" in raw:
+            raise ScenarioError(f"{where}.clock: i.v. doses are given at the end of each dialysis session")
+        dose = _per_session(raw, where, "ug", "2 ug")
+        if dose > spec.max_iv_ug:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most {spec.max_iv_ug:g} ug "
+                                f"of {drug} per session)")
+        return IntravenousVitaminD(start, dose, drug)
+    dose = parse_quantity(raw["dose"], "ug/day", f"{where}.dose")
+    if dose > spec.max_oral_ug_per_day:
+        raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible "
+                            f"(at most {spec.max_oral_ug_per_day:g} ug/day of {drug})")
+    return ActiveVitaminD(start, dose, drug, clock_h=_clock(raw, where))
+
+
+def _nutritional_vitamin_d(raw: dict, where: str, start: float) -> NutritionalVitaminD:
+    """Dose as a rate in IU (or a mass) per day, week or month: "800 IU/day", "20000 IU/week", "25 ug/day". The
+    time unit of the rate is also the dosing interval (pint has no IU: 1 IU of vitamin D = 0.025 ug)."""
+    _fields(raw, where, {"type", "time", "dose"}, {"drug", "clock"})
+    drug = raw.get("drug", "cholecalciferol")
+    if drug not in NUTRITIONAL_VITAMIN_D:
+        raise ScenarioError(f"{where}.drug: unknown nutritional vitamin D {drug!r} "
+                            f"(expected {', '.join(NUTRITIONAL_VITAMIN_D)})")
+    text = raw["dose"]
+    if not isinstance(text, str):
+        raise ScenarioError(f"{where}.dose: {text!r} needs a unit, e.g. \"20000 IU/week\"")
+    in_iu = _IU.search(text) is not None
+    try:
+        rate = parse_quantity(_IU.sub("ug", text), "ug/day", f"{where}.dose")
+    except ScenarioError:
+        raise ScenarioError(f"{where}.dose: {text!r} must be a dose per day, week or month, "
+                            f"e.g. \"20000 IU/week\" or \"25 ug/day\"") from None
+    iu_per_day = rate if in_iu else rate * 40.0
+    per = _PER.search(text)
+    if per is None:
+        raise ScenarioError(f"{where}.dose: {text!r} must name its dosing interval, e.g. \"20000 IU/week\"")
+    interval = parse_quantity(f"1 {per['unit']}", "h", f"{where}.dose")
+    if not units.HOURS_PER_DAY <= interval <= 31 * units.HOURS_PER_DAY:
+        raise ScenarioError(f"{where}.dose: {text!r} must be given per day, week or month")
+    if iu_per_day > MAX_NUTRITIONAL_IU_PER_DAY:
+        raise ScenarioError(f"{where}.dose: {text!r} is implausible "
+                            f"(at most {MAX_NUTRITIONAL_IU_PER_DAY:g} IU/day on average)")
+    return NutritionalVitaminD(start, iu_per_day, drug, interval, clock_h=_clock(raw, where))
+
+
+def _close_prescriptions(events: list, schedules: list[Hemodialysis], duration: float) -> list:
+    """An open prescription runs until the next event of its kind (active vitamin D, nutritional vitamin D,
+    cinacalcet, etelcalcetide) or the end of the run; drugs given at dialysis get the scenario's (closed) dialysis
+    schedules, whose session ends are their injection times."""
+    out = list(events)
+    for k, ev in enumerate(out):
+        if not isinstance(ev, PRESCRIPTIONS):
+            continue
+        family = _FAMILY[type(ev)]
+        later = [e.time_h for e in out[k + 1:] if isinstance(e, PRESCRIPTIONS) and _FAMILY[type(e)] == family]
+        changes: dict[str, Any] = {"until_h": later[0] if later else duration}
+        if isinstance(ev, IntravenousVitaminD | Etelcalcetide):
+            if not schedules:
+                raise ScenarioError(f"events[{k}]: {family} i.v. is given at the end of dialysis sessions; the "
+                                    f"scenario has no hemodialysis event")
+            changes["schedules"] = tuple(schedules)
+        out[k] = replace(ev, **changes)
+    return out

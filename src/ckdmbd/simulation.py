@@ -168,6 +168,14 @@ class Result:
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"
+        for name, column, unit_name in (("vitamin_d_25_nmol_L", "vitamin_d_25_nmol_L", "nmol/L"),
+                                        ("paricalcitol_pM", "paricalcitol_pmol_L", "pmol/L"),
+                                        ("cinacalcet_ng_mL", "cinacalcet_ng_mL", "ng/mL"),
+                                        ("etelcalcetide_ng_mL", "etelcalcetide_ng_mL", "ng/mL"),
+                                        ("calcimimetic_setpoint_factor", "calcimimetic_setpoint_factor", "1")):
+            if name in o:  # vitamin D and calcimimetics (default configuration)
+                cols[column] = o[name].to_numpy()
+                unit[column] = unit_name
         mb = self.mass_balance()
         for c in mb.columns[1:]:
             cols[c] = mb[c].to_numpy()

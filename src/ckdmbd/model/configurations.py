@@ -20,6 +20,7 @@ from ckdmbd.physiology import (
     bone_cells,
     bone_mineral,
     calcification,
+    calcimimetics,
     calcitriol,
     calcium_buffer,
     dialysis,
@@ -34,6 +35,7 @@ from ckdmbd.physiology import (
     rankl_opg,
     teriparatide,
     uremia,
+    vitamin_d,
 )
 
 CONFIGURATIONS = ("default", "corrected", "reference")
@@ -74,6 +76,8 @@ def submodels(configuration: str) -> tuple:
         teriparatide.SUBMODEL,
         fgf23.SUBMODEL,
         calcitriol.DEFAULT,
+        vitamin_d.SUBMODEL,
+        calcimimetics.SUBMODEL,
         gut.DEFAULT,
         nephron.SUBMODEL,
         dialysis.SUBMODEL,

@@ -16,5 +16,7 @@ Where to find a mechanism:
 ``bone_cells``             osteoblasts, osteoclasts and TGF-beta
 ``rankl_opg``              RANK, RANKL, OPG and their complexes
 ``osteoblast_signalling``  intracellular RUNX2, CREB and BCL2 signals
+``vitamin_d``              25-hydroxyvitamin D; calcitriol, alfacalcidol and paricalcitol as drugs; VDR activation
+``calcimimetics``          cinacalcet and etelcalcetide kinetics and the calcium set-point shift
 =========================  ============================================================
 """

@@ -10,7 +10,9 @@ cannot be simulated. Correction (``calcitriol_synthesis``): maximal inhibition i
 re-derived (1.2975 instead of 1.3021 mM) so that the effect is still exactly 1 at 1.2 mM; the curve is otherwise
 the same (within 0.02, i.e. 2 % of baseline hydroxylase production, up to 1.6 mM) and tends to 0, never below.
 
-Extension (default configuration): FGF23 suppresses the hydroxylase, production x (FGF23 / FGF23_0)^-0.3.
+Extension (default configuration): FGF23 suppresses the hydroxylase, production x (FGF23 / FGF23_0)^-0.3;
+production is limited by substrate 25(OH)D and scales with renal mass, and clearance falls with kidney function
+(``calcitriol_synthesis_with_fgf23``). Calcitriol and alfacalcidol taken as drugs enter from ``vitamin_d``.
 
 The PTH stimulation PTH^0.111 of BIOMD0000000613 has an infinite slope at PTH = 0: after total
 parathyroidectomy PTH decays towards 0 and round-off of 1e-9 pM swings hydroxylase production by 10 %, so the
@@ -94,14 +96,31 @@ def calcitriol_synthesis(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65
 def calcitriol_synthesis_with_fgf23(pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69,
                                     AlphOHgam, PO4inhPTHgam, phosphate_baseline_mM, PhosEff0, PhosEff50_corrected,
                                     PhosEffGam, pth_hydroxylase_floor_pM, fgf23_effect, fgf23_hydroxylase_gamma,
-                                    active_vitamin_d_pmol_per_h):
-    """Corrected synthesis, with FGF23 suppressing the hydroxylase, plus oral active vitamin D (default
-    configuration; a daily dose as a constant input: the 7-h half-life makes the daily swing a detail)."""
+                                    vitamin_d_25_nmol_L, gfr, calcitriol_reference_gfr, vitamin_d_25_reference_nmol_L,
+                                    hydroxylase_substrate_km_nmol_L, hydroxylase_extrarenal_fraction,
+                                    calcitriol_clearance_uraemic_ratio):
+    """Corrected synthesis in kidney failure (default configuration):
+    - FGF23 suppresses the hydroxylase, production x (FGF23 / FGF23_0)^-0.3;
+    - production is limited by its substrate 25(OH)D, Michaelis-Menten normalised to 1 at the reference 25(OH)D
+      (Km 84 nmol/L: cholecalciferol doubled 1,25(OH)2D3 in haemodialysis patients, PMC8558908);
+    - production scales with functioning renal mass, x (f_extrarenal + (1 - f_extrarenal) x GFR / GFR_ref)
+      (extrarenal and remnant-kidney hydroxylase keep a share when GFR is 0);
+    - clearance falls with kidney function, T69 x (r + (1 - r) x GFR / GFR_ref), r = 10.1 / 23.5 mL/min (Brandi
+      2002; T69 = 0.1 /h with V1 = 14 L is the healthy 23.3 mL/min).
+    At the healthy reference (GFR_ref, 25(OH)D_ref) every factor is 1, so PR's baseline stays an exact steady state.
+    Calcitriol, alfacalcidol and paricalcitol taken as drugs enter from ``vitamin_d``."""
     production, decay, synthesis, elimination, effect = calcitriol_synthesis(
         pth_pM, phosphate_mM, hydroxylase, calcitriol, T64, T65, T66, T67, T69, AlphOHgam, PO4inhPTHgam,
         phosphate_baseline_mM, PhosEff0, PhosEff50_corrected, PhosEffGam, pth_hydroxylase_floor_pM)
     suppression = max(fgf23_effect, 1e-3) ** -fgf23_hydroxylase_gamma  # FGF23 never reaches 0; round-off might
-    return production * suppression, decay, synthesis, elimination, effect * suppression, active_vitamin_d_pmol_per_h
+    km = hydroxylase_substrate_km_nmol_L
+    substrate = (vitamin_d_25_nmol_L / (vitamin_d_25_nmol_L + km)) / (
+        vitamin_d_25_reference_nmol_L / (vitamin_d_25_reference_nmol_L + km))
+    kidney = min(max(gfr, 0.0) / calcitriol_reference_gfr, 1.0)
+    renal_mass = hydroxylase_extrarenal_fraction + (1.0 - hydroxylase_extrarenal_fraction) * kidney
+    clearance = calcitriol_clearance_uraemic_ratio + (1.0 - calcitriol_clearance_uraemic_ratio) * kidney
+    return (production * suppression * substrate * renal_mass, decay, synthesis, elimination * clearance,
+            effect * suppression)
 
 
 _DERIVED = ("T66", "PhosEffMax", "PhosEff50_corrected")
@@ -109,7 +128,5 @@ REFERENCE = Submodel("calcitriol", __doc__, calcitriol_synthesis_reference, OUTP
                      ("PetersonRiggs2010",), derive_reference, _DERIVED)
 CORRECTED = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010",), derive_default, _DERIVED)
-DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, (*OUTPUTS, "active_vitamin_d_input"),
-                   STATES, (*PROCESSES, Process("active_vitamin_d", "active_vitamin_d_input", {"calcitriol": 1.0},
-                                                "oral calcitriol / alfacalcidol, pmol/h of calcitriol")),
-                   ("PetersonRiggs2010", "ACOP2020FGF23"), derive_default, _DERIVED)
+DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, OUTPUTS, STATES, PROCESSES,
+                   ("PetersonRiggs2010", "ACOP2020FGF23", "PMC8558908HD", "Brandi2002"), derive_default, _DERIVED)

@@ -8,7 +8,9 @@ Phosphate: dietary phosphate ``OralPhos`` enters a gut pool at a fixed fraction 
 first order (T52).
 The dietary inputs cross the body boundary ("diet") and are booked in the mass ledger.
 
-Extensions in the default configuration (``absorption_extended``), needed once calcitriol is low (kidney failure):
+Extensions in the default configuration (``absorption_extended``), needed once calcitriol is low (kidney failure).
+Active transport reads ``vdr_gut_pM``, the calcitriol-equivalent intestinal VDR activation (``vitamin_d``: calcitriol
+plus paricalcitol at its lower gut potency), instead of calcitriol alone:
 - phosphate: the absorbable fraction is calcitriol-dependent, F12 = F12_passive + (F12 - F12_passive) x E, with E
   = 1 at baseline calcitriol and 0 without it (active NaPi-2b transport is calcitriol-induced; paracellular
   absorption is not). F12_passive is calibrated (see the parameter) to the phosphate balance of anuric
@@ -76,16 +78,16 @@ EXTENDED_PROCESSES = (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def absorption_extended(calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos,
+def absorption_extended(vdr_gut_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, OralCa, OralPhos,
                         F12, T28, T29, T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0, calcitriol_baseline_pM,
                         phosphate_passive_fraction, calcium_passive_fraction, binder_pbe_g_per_day,
                         binder_adherence, binder_binding_rate_per_g, binder_calcium_mmol_per_h):
     oral_ca = OralCa + binder_calcium_mmol_per_h * binder_adherence  # calcium-based binders add calcium
     (diet_ca, J40, cap_gain, cap_loss, _diet_p, J53) = absorption(
-        calcitriol_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, oral_ca, OralPhos, F12, T28, T29,
+        vdr_gut_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, oral_ca, OralPhos, F12, T28, T29,
         T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0)
     diet_ca = max(diet_ca, oral_ca * calcium_passive_fraction)
-    c8 = ppow(calcitriol_pM, CaPOgam)
+    c8 = ppow(vdr_gut_pM, CaPOgam)
     c80 = calcitriol_baseline_pM**CaPOgam
     active = (c8 / (T35**CaPOgam + c8)) / (c80 / (T35**CaPOgam + c80))  # 1 at baseline, 0 without calcitriol
     fraction = phosphate_passive_fraction + (F12 - phosphate_passive_fraction) * active

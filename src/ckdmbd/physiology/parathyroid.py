@@ -187,14 +187,13 @@ def _sensing(ionized_calcium_mM, setpoint, slope, maximum, minimum_fraction):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_pth, gland_pool,
+def gland_tissue(ca_mM, ionized_calcium_mM, vdr_gland_pM, phosphate_mM, plasma_pth, gland_pool,
                  parathyroid_tissue_native, parathyroid_tissue_graft, graft_function,
                  native_tissue_ref, graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
                  calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin,
                  CtriolPTgam, gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
                  pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope,
-                 cinacalcet_mg_per_day, cinacalcet_setpoint_shift_max, cinacalcet_ed50_mg_per_day,
-                 gland_receptor_half_mass, gland_receptor_floor,
+                 calcimimetic_setpoint_factor, gland_receptor_half_mass, gland_receptor_floor,
                  gland_receptor_hill, gland_autonomous_fraction_max):
     """Default configuration: secretion from every functioning tissue, each along its own calcium-sensing curve in
     ionised calcium; calcitriol, read through the tissue's vitamin D receptors, empties the secretory pool (PTH
@@ -208,9 +207,8 @@ def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_
     rho = rho_native
     if functioning > 0.0:
         rho = (parathyroid_tissue_native * rho_native + graft_active * rho_graft) / functioning
-    # cinacalcet sensitises the calcium-sensing receptor: the set point falls (Emax model in the daily dose)
-    setpoint = pth_setpoint_ionized_mM * (1.0 - cinacalcet_setpoint_shift_max * cinacalcet_mg_per_day
-                                          / (cinacalcet_ed50_mg_per_day + cinacalcet_mg_per_day))
+    # calcimimetics sensitise the calcium-sensing receptor: the set point falls (``calcimimetics``, 1 = no drug)
+    setpoint = pth_setpoint_ionized_mM * calcimimetic_setpoint_factor
     # autonomy: the non-suppressible share of maximal secretion rises as receptors are lost (nodular tissue;
     # minimum ~30 % of maximum in glands removed for refractory hyperparathyroidism, Nefrologia 2010)
     span = 1.0 - gland_receptor_floor
@@ -221,7 +219,7 @@ def gland_tissue(ca_mM, ionized_calcium_mM, calcitriol_pM, phosphate_mM, plasma_
                 + graft_active * _sensing(ionized_calcium_mM, setpoint, pth_sensing_slope, pth_secretion_max,
                                           b_graft))
     # VDR: the calcitriol the tissue sees is calcitriol x its receptor density (nodular tissue resists calcitriol)
-    vdr_calcitriol = calcitriol_pM * rho
+    vdr_calcitriol = vdr_gland_pM * rho
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, vdr_calcitriol, plasma_pth, gland_pool, 1.0, 1.0,
         per_mass, 1.0, 1.0, per_mass, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)

@@ -80,6 +80,29 @@ CITATIONS: dict[str, str] = {
         "Elias RM et al. Intradialytic phosphate kinetics: -47 +- 14 % at 1 h, -45 +- 11 % at 4 h (as cited in the "
         "ckdmbd field notes; read the original before relying on the numbers)"
     ),
+    "Daugirdas2018": (
+        "Daugirdas JT. A two-pool kinetic model predicts phosphate concentrations during and shortly following a "
+        "conventional (three times weekly) hemodialysis session. Nephrol Dial Transplant 2018;33:76-84 "
+        "(doi 10.1093/ndt/gfw347, PMID 27738228)"
+    ),
+    "Leypoldt2013": (
+        "Leypoldt JK, Agar BU, Akonur A, Hutchcraft AM, Story KO, Culleton BF. Determinants of phosphorus "
+        "mobilization during hemodialysis. Kidney Int 2013 (doi 10.1038/ki.2013.205)"
+    ),
+    "Stremke2022": (
+        "Stremke ER, Trevino L, Doshi S, Moorthi RN, Hill Gallant KM, Moe SM. Postdialysis serum phosphate "
+        "equilibrium in hemodialysis patients on a controlled diet and no binders. Hemodial Int 2022;26:255-263 "
+        "(doi 10.1111/hdi.12999)"
+    ),
+    "Sigrist2005": (
+        "Sigrist MK, Devlin L, Taal MW, Fluck RJ, McIntyre CW. Length of interdialytic interval influences serum "
+        "calcium and phosphorus concentrations. Nephrol Dial Transplant 2005;20:1643-1646 (doi 10.1093/ndt/gfh874)"
+    ),
+    "COSMOS2019": (
+        "Fernandez-Martin JL et al. Serum phosphate optimal timing and range associated with patients survival in "
+        "haemodialysis: the COSMOS study. Nephrol Dial Transplant 2019;34:673-681 (doi 10.1093/ndt/gfy093, "
+        "PMID 29741651)"
+    ),
 }
 
 

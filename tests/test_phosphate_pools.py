@@ -11,7 +11,7 @@ from ckdmbd.simulation import simulate
 from ckdmbd.units import HOURS_PER_YEAR
 
 WEEK = 168.0
-HISTORY = 2 * HOURS_PER_YEAR  # long enough for the cell pool (ECF-side time constant ~10 days) and the glands
+HISTORY = 2 * HOURS_PER_YEAR  # long enough for the cell pool (ECF-side time constant ~2 weeks) and the glands
 WEEKS = 3
 
 

@@ -63,9 +63,8 @@ def main() -> None:
     rng = np.random.default_rng(1)
     t = time.perf_counter()
     for _ in range(args.patients):
-        params = {"T49": ml_min_to_l_h(rng.uniform(45, 208)),  # K_M range of Agar 2011
+        params = {"phosphate_mobilisation_clearance": ml_min_to_l_h(rng.uniform(45, 208)),  # K_M, Agar 2011
                   "dialyzer_phosphate_clearance": ml_min_to_l_h(rng.uniform(130, 190))}
-        params["T55"] = params["T49"] * 1.2 / 3226.0
         simulate("default", HOURS_PER_YEAR, events, initial_state=start, parameters=params)
     total = time.perf_counter() - t
     print(f"{args.patients} dialysis patient-years, serial, one process: {total:.1f} s "

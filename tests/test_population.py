@@ -22,8 +22,7 @@ def sample_patients(n: int, seed: int = 2011) -> list[dict[str, float]]:
     for _ in range(n):
         k_m = ml_min_to_l_h(float(np.clip(rng.normal(99.0, 47.0), 45.0, 208.0)))
         out.append({
-            "T49": k_m,
-            "T55": k_m * 1.2 / 3226.0,  # keep the intracellular equilibrium at 1.2 mM
+            "phosphate_mobilisation_clearance": k_m,  # plasma <-> rapidly exchangeable pool
             "dialyzer_phosphate_clearance": ml_min_to_l_h(float(np.clip(rng.normal(160.0, 14.0), 110.0, 210.0))),
             "OralPhos": float(np.clip(rng.normal(982.0, 192.0), 500.0, 1600.0)) / PHOSPHORUS_G_PER_MOL / 24.0,
             "OralCa": float(np.clip(rng.normal(900.0, 150.0), 400.0, 1500.0)) / CALCIUM_G_PER_MOL / 24.0,

@@ -205,6 +205,20 @@ CITATIONS: dict[str, str] = {
         "Physical invariant, not a measurement: an amount of mineral in a body compartment cannot be negative; and "
         "soft-tissue calcification of tumoral size affects a small minority of dialysis patients (Steinbach 1995)"
     ),
+    "Daugirdas2018": (
+        "Daugirdas JT. A two-pool kinetic model predicts phosphate concentrations during and shortly following a "
+        "conventional (three times weekly) hemodialysis session. Nephrol Dial Transplant 2018;33:76-84 "
+        "(doi 10.1093/ndt/gfw347, PMID 27738228)"
+    ),
+    "Leypoldt2013": (
+        "Leypoldt JK, Agar BU, Akonur A, Hutchcraft AM, Story KO, Culleton BF. Determinants of phosphorus "
+        "mobilization during hemodialysis. Kidney Int 2013 (doi 10.1038/ki.2013.205)"
+    ),
+    "COSMOS2019": (
+        "Fernandez-Martin JL et al. Serum phosphate optimal timing and range associated with patients survival in "
+        "haemodialysis: the COSMOS study. Nephrol Dial Transplant 2019;34:673-681 (doi 10.1093/ndt/gfy093, "
+        "PMID 29741651)"
+    ),
 }
 
 

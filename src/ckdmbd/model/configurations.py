@@ -7,7 +7,8 @@
   division by zero as PTH -> 0, and renal calcium handling that stays physical as GFR -> 0.
 - ``default``: ``corrected`` extended for kidney failure: FGF23, parathyroid tissue (native glands and a forearm
   autograft), calcitriol-dependent absorption, phosphate binders, the rapidly miscible calcium pool,
-  PTH/FGF23-regulated phosphaturia, the Agar 2011 phosphate mobilisation clearance, and haemodialysis.
+  PTH/FGF23-regulated phosphaturia, a finite rapidly exchangeable phosphate pool refilling the plasma at the Agar
+  2011 mobilisation clearance (cells exchanging slowly), and haemodialysis.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def submodels(configuration: str) -> tuple:
         calcium_buffer.SUBMODEL,
         calcification.SUBMODEL,
         uremia.SUBMODEL,
-        phosphate_pools.SUBMODEL,
+        phosphate_pools.DEFAULT,
         osteoblast_signalling.DEFAULT,
         bone_cells.SUBMODEL,
         bone_mineral.SUBMODEL,

@@ -4,8 +4,8 @@ During a session (``dialysis_on`` = 1, switched by protocol events at the sessio
 restarts exactly there):
 - phosphate leaves the extracellular pool at the dialyzer clearance K_D x [phosphate] (plasma-water clearance of
   about 130-160 mL/min; field notes Sect. 1, counter-current formula; HD 160 +- 14 mL/min in Blood Purif 2013).
-  The pool is refilled from intracellular phosphate at the mobilisation clearance (``phosphate_pools``), which
-  makes the steep fall, the plateau and the rebound of Agar 2011's pseudo-one-compartment model emerge.
+  The pool is refilled from the finite rapidly exchangeable phosphate pool at the mobilisation clearance
+  (``phosphate_pools``), which makes the steep fall, the plateau and the rebound emerge (Agar 2011).
 - calcium diffuses between dialysate and the diffusible plasma calcium (ionised + complexed, about 60 % of total;
   Gotch 2007): J = D_Ca x (Ca_dialysate - 0.6 x Ca_total); positive = gain. D_Ca (12 L/h) is calibrated so that a
   1.75 mmol/L bath gives the 12 mmol (488 mg) gain per session that Pirklbauer 2021 measured, with the rapidly

@@ -7,7 +7,9 @@
   division by zero as PTH -> 0, and renal calcium handling that stays physical as GFR -> 0.
 - ``default``: ``corrected`` extended for kidney failure: FGF23, parathyroid tissue (native glands and a forearm
   autograft), calcitriol-dependent absorption, phosphate binders, the rapidly miscible calcium pool,
-  PTH/FGF23-regulated phosphaturia, the Agar 2011 phosphate mobilisation clearance, and haemodialysis.
+  PTH/FGF23-regulated phosphaturia, the Agar 2011 phosphate mobilisation clearance, and haemodialysis; the
+  extracellular volume as a state (body size, fluid intake, ultrafiltration) and ionised calcium from albumin
+  and pH.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ckdmbd.physiology import (
     dialysis,
     extracellular,
     fgf23,
+    fluid,
     gut,
     kidney,
     osteoblast_signalling,
@@ -68,6 +71,7 @@ def submodels(configuration: str) -> tuple:
             rankl_opg.CORRECTED,
         )
     return (
+        fluid.SUBMODEL,
         extracellular.DEFAULT,
         parathyroid.DEFAULT,
         teriparatide.SUBMODEL,
@@ -75,14 +79,14 @@ def submodels(configuration: str) -> tuple:
         calcitriol.DEFAULT,
         gut.DEFAULT,
         kidney.DEFAULT,
-        dialysis.SUBMODEL,
+        dialysis.WITH_ULTRAFILTRATION,
         calcium_buffer.SUBMODEL,
         calcification.SUBMODEL,
         uremia.SUBMODEL,
         phosphate_pools.SUBMODEL,
         osteoblast_signalling.DEFAULT,
         bone_cells.SUBMODEL,
-        bone_mineral.SUBMODEL,
+        bone_mineral.DEFAULT,
         rankl_opg.DEFAULT,
     )
 

@@ -16,8 +16,9 @@ Water balance (L/h):
 - net intake (drink and food water minus insensible and faecal losses), constant, taken as isotonic, so it stays
   extracellular. It is 0 unless a scenario declares it (``[patient] interdialytic_weight_gain``: the mean gain per
   thrice-weekly interval, 2.8 +- 1.2 kg in 309 patients, Sherman 1995, i.e. 0.05 L/h): with the published gain the
-  larger pre-dialysis volume slows the intradialytic phosphate fall below Elias 2018's band, which the current
-  single-pool phosphate kinetics were calibrated without (see the README). It tapers to 0 between 5 and 10 L of
+  larger pre-dialysis volume slows the intradialytic phosphate fall below Elias 2018's band and the ultrafiltrate's
+  calcium lowers Pirklbauer's calcium gain below its band; the phosphate kinetics and the calcium dialysance were
+  calibrated without fluid (see the README). It tapers to 0 between 5 and 10 L of
   excess, only so that untreated anuria stays computable;
 - urine water: the intake plus 0.5 L/h per L of excess, at most 15 % of the GFR (assumed): healthy and residual
   kidneys hold the volume at V_dry, an anuric patient gains the whole intake;

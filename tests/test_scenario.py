@@ -64,7 +64,7 @@ MALFORMED = [
     ("patient-negative-gfr", doc(patient='gfr = "-5 mL/min"'), "patient.gfr"),
     ("patient-gfr-wrong-unit", doc(patient='gfr = "5 mg/day"'), "patient.gfr"),
     ("patient-diet-not-a-rate", doc(patient='diet_calcium = "1000 mg"'), "patient.diet_calcium"),
-    ("patient-unknown-field", doc(patient='weight = "70 kg"'), "patient.weight"),
+    ("patient-unknown-field", doc(patient='shoe_size = "44 cm"'), "patient.shoe_size"),
     ("events-not-an-array", 'events = "teriparatide"\n' + HEAD, "events"),
     ("events-key-inside-scenario", HEAD + 'events = "teriparatide"\n', "scenario.events"),
     ("event-not-a-table", "events = [1, 2]\n" + HEAD, "events[0]"),

@@ -219,6 +219,42 @@ CITATIONS: dict[str, str] = {
         "haemodialysis: the COSMOS study. Nephrol Dial Transplant 2019;34:673-681 (doi 10.1093/ndt/gfy093, "
         "PMID 29741651)"
     ),
+    # --- fluid and ionised calcium (issue 10) ---------------------------------------------------------------
+    "Pedersen1971": (
+        "Pedersen KO. Binding of calcium to serum albumin: 12 +- 1 identical independent sites, association "
+        "constant 90-100 L/mol at 37 degC, pH 7.4, ionic strength 0.15-0.16 (ultrafiltration and "
+        "spectrophotometry). Scand J Clin Lab Invest 1971 (abstract: scilit.net/publications/"
+        "f8581d3cc9f835c5b0d834938f01f4d5; author and journal as in the field notes)"
+    ),
+    "Moore1970": (
+        "Moore EW. Ionized calcium in normal serum, ultrafiltrates, and whole blood determined by ion-exchange "
+        "electrodes. J Clin Invest 1970;49:318-334 (PMID 4983663; about 81 % of protein-bound calcium on albumin, "
+        "19 % on globulins)"
+    ),
+    "CalciumFractions2007": (
+        "Higgins C. Ionized calcium. acutecaretesting.org, July 2007: of plasma calcium about 40 % protein-bound, "
+        "10 % complexed with anions (bicarbonate, lactate, phosphate...), 50 % free ionised"
+    ),
+    "IonizedCalciumPH": (
+        "Log-linear pH adjustment of serum ionised calcium, iCa(7.4) = iCa(pH) x 10^(-0.178 (7.4 - pH)) "
+        "(MedicalAlgorithms, 'Adjusting ionized calcium for pH'); in vivo -0.05 +- 0.02 mmol/L per +0.1 pH in "
+        "hyperventilation (Determination of ionized calcium in serum by use of an ion-selective electrode, Clin Chem "
+        "1978); serum ionised calcium at pH 7.40 1.184 +- 0.054 mmol/L (2 SD; Clin Chem 1978;24:1545)"
+    ),
+    "Watson1980": (
+        "Watson PE, Watson ID, Batt RD. Total body water volumes for adult males and females estimated from simple "
+        "anthropometric measurements. Am J Clin Nutr 1980;33:27-39 (men: 2.447 - 0.09516 age + 0.1074 height + "
+        "0.3362 weight; women: -2.097 + 0.1069 height + 0.2466 weight; L, years, cm, kg)"
+    ),
+    "Sherman1995": (
+        "Sherman RA, Cody RP, Rogers ME, Solanchick JC. Relation between interdialytic weight gain, body weight and "
+        "nutrition in hemodialysis patients (309 patients: IDWG 2.8 +- 1.2 kg, men 4.2 +- 1.8 %, women 3.9 +- 1.9 % "
+        "of dry weight). Am J Nephrol 1995;15:16-21 (authors and journal from memory; abstract read)"
+    ),
+    "Guyton": (
+        "Hall JE. Guyton and Hall Textbook of Medical Physiology (body fluid compartments: of ~40 L total body water "
+        "in a 70-kg man about 15 L extracellular, i.e. about 1/3)"
+    ),
 }
 
 

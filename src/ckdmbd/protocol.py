@@ -199,6 +199,10 @@ class Hemodialysis:
     Optional prescription changes take effect at ``start_h``: dialyzer phosphate clearance (mL/min) and dialysate
     calcium (mmol/L). A later ``Hemodialysis`` event with another schedule replaces the earlier one from its start
     (schedules must not overlap in time).
+
+    ``ultrafiltration``: "auto" (each session removes the fluid gained since the patient was at dry volume, at a
+    constant rate by its end), "none", or a volume in litres per session (removed at a constant rate). Acts only
+    in a model with an extracellular volume state (default configuration).
     """
 
     start_h: float
@@ -208,6 +212,7 @@ class Hemodialysis:
     start_hour: float = 8.0
     phosphate_clearance_ml_min: float | None = None
     dialysate_calcium_mM: float | None = None
+    ultrafiltration: str | float = "auto"
 
     def sessions(self) -> list[tuple[float, float]]:
         """(start, end) of every session, in hours."""
@@ -238,9 +243,27 @@ class Hemodialysis:
             _require(0.5 <= self.dialysate_calcium_mM <= 2.5,
                      f"dialysate calcium must be 0.5-2.5 mmol/L, got {self.dialysate_calcium_mM}")
             actions.append(SetParameter(self.start_h, "dialysate_calcium_mM", self.dialysate_calcium_mM))
+        fluid = "ecf_volume" in state_names
+        if fluid:
+            actions += self._ultrafiltration_prescription()
         for begin, end in self.sessions():
+            if fluid:  # the automatic ultrafiltration aims at the session's end
+                actions.append(SetParameter(begin, "dialysis_session_end_h", end))
             actions += [SetParameter(begin, "dialysis_on", 1.0), SetParameter(end, "dialysis_on", 0.0)]
         return actions
+
+    def _ultrafiltration_prescription(self) -> list[Action]:
+        uf = self.ultrafiltration
+        if uf == "auto":
+            return [SetParameter(self.start_h, "ultrafiltration_auto", 1.0)]
+        if uf == "none":
+            volume = 0.0
+        else:
+            _require(isinstance(uf, int | float) and not isinstance(uf, bool) and 0 <= uf <= 10,
+                     f"ultrafiltration must be 'auto', 'none' or 0-10 L per session, got {uf!r}")
+            volume = float(uf)
+        return [SetParameter(self.start_h, "ultrafiltration_auto", 0.0),
+                SetParameter(self.start_h, "ultrafiltration_rate_L_per_h", volume / self.session_h)]
 
 
 @dataclass(frozen=True)

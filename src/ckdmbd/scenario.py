@@ -343,7 +343,7 @@ _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 
 
 def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
     _fields(raw, where, {"type", "time"},
-            {"until", "days", "session", "start_clock", "phosphate_clearance", "dialysate_calcium"})
+            {"until", "days", "session", "start_clock", "phosphate_clearance", "dialysate_calcium", "ultrafiltration"})
     until = parse_quantity(raw["until"], "h", f"{where}.until", allow_negative=True) if "until" in raw else math.inf
     days = raw.get("days", ["Mon", "Wed", "Fri"])
     if not isinstance(days, list) or not days or not all(isinstance(d, str) and d[:3].lower() in _WEEKDAYS
@@ -366,7 +366,24 @@ def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
         if not 0.5 <= bath <= 2.5:
             raise ScenarioError(f"{where}.dialysate_calcium: {raw['dialysate_calcium']!r} must be 0.5-2.5 mmol/L")
     weekdays = tuple(sorted({_WEEKDAYS[d[:3].lower()] for d in days}))
-    return Hemodialysis(start, until, weekdays, session, clock, clearance, bath)
+    uf = _ultrafiltration(raw.get("ultrafiltration", "auto"), f"{where}.ultrafiltration")
+    return Hemodialysis(start, until, weekdays, session, clock, clearance, bath, uf)
+
+
+def _ultrafiltration(value: Any, where: str) -> str | float:
+    """"auto", "none", or a volume per session ("2.5 L"; "2.5 kg" of weight means the same litres of water)."""
+    if value in ("auto", "none"):
+        return value
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: {value!r} must be \"auto\", \"none\" or a volume per session such as "
+                            f"\"2.5 L\"")
+    try:
+        litres = parse_quantity(value, "L", where)
+    except ScenarioError:
+        litres = parse_quantity(value, "kg", where)  # weight removed: 1 kg of ultrafiltrate is 1 L of water
+    if litres > 10:
+        raise ScenarioError(f"{where}: {value!r} is implausible (at most 10 L per session)")
+    return litres
 
 
 def _event_last_h(ev: Event) -> float:
@@ -404,6 +421,48 @@ _PATIENT_FIELDS = {
                         lambda mg_day: mg_day / units.PHOSPHORUS_G_PER_MOL / units.HOURS_PER_DAY),
     "vitamin_d_25": ("vitamin_d_25_untreated_nmol_L", "nmol/L", float),  # untreated 25(OH)D (default configuration)
 }
+_PATIENT_BODY_FIELDS = {
+    # field -> (parameter, unit in the file, plausible range in that unit, conversion to model units)
+    "albumin": ("patient_albumin_g_L", "g/L", (5.0, 80.0), float),
+    "weight": ("body_weight_kg", "kg", (20.0, 300.0), float),
+    "height": ("body_height_cm", "cm", (100.0, 250.0), float),
+    "age": ("body_age_years", "year", (18.0, 110.0), float),  # Watson 1980: adults
+    # the mean gain per interval of a thrice-weekly schedule (56 h on average) as a constant net intake rate
+    "interdialytic_weight_gain": ("net_fluid_intake_L_per_h", "kg", (0.0, 10.0), lambda kg: kg / 56.0),
+    "net_fluid_intake": ("net_fluid_intake_L_per_h", "L/day", (0.0, 10.0), lambda l_day: l_day / units.HOURS_PER_DAY),
+}
+PH_RANGE = (6.8, 7.8)  # compatible with life; the log-linear ionised-calcium adjustment is meant for 7.2-7.6
+
+
+def _patient_body(patient: dict) -> dict[str, float]:
+    """Albumin, pH, body size (Watson total body water) and fluid intake of the patient; each checked against a
+    plausible range, errors naming the field and the value."""
+    out: dict[str, float] = {}
+    if "interdialytic_weight_gain" in patient and "net_fluid_intake" in patient:
+        raise ScenarioError("patient.net_fluid_intake: give either interdialytic_weight_gain or net_fluid_intake, "
+                            "not both")
+    for key, (param, unit, (low, high), convert) in _PATIENT_BODY_FIELDS.items():
+        if key not in patient:
+            continue
+        value = parse_quantity(patient[key], unit, f"patient.{key}")
+        if not low <= value <= high:
+            raise ScenarioError(f"patient.{key}: {patient[key]!r} is outside the plausible {low:g}-{high:g} {unit}")
+        out[param] = convert(value)
+    if "ph" in patient:
+        ph = patient["ph"]
+        if isinstance(ph, bool) or not isinstance(ph, int | float) or not PH_RANGE[0] <= ph <= PH_RANGE[1]:
+            raise ScenarioError(f"patient.ph: {ph!r} must be a number from {PH_RANGE[0]} to {PH_RANGE[1]} "
+                                f"(plasma pH, e.g. 7.40)")
+        out["blood_ph"] = float(ph)
+    if "sex" in patient:
+        sex = patient["sex"]
+        if sex not in ("male", "female"):
+            raise ScenarioError(f"patient.sex: {sex!r} must be \"male\" or \"female\" (selects the Watson "
+                                f"total-body-water equation)")
+        out["body_sex_male"] = 1.0 if sex == "male" else 0.0
+    return out
+
+
 _NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
@@ -443,10 +502,12 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     _check_output_rows(duration, interval, "scenario.output_interval", interval_text)
     overrides: dict[str, float] = {}
     patient = doc.get("patient", {})
-    _fields(patient, "patient", set(), set(_PATIENT_FIELDS))
+    _fields(patient, "patient", set(), set(_PATIENT_FIELDS) | set(_PATIENT_BODY_FIELDS) | {"ph", "sex"})
     for key, value in patient.items():
-        param, unit, convert = _PATIENT_FIELDS[key]
-        overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
+        if key in _PATIENT_FIELDS:
+            param, unit, convert = _PATIENT_FIELDS[key]
+            overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
+    overrides.update(_patient_body(patient))
     raw_events = doc.get("events", [])
     if not isinstance(raw_events, list):
         raise ScenarioError("events: expected an array of tables ([[events]]), "

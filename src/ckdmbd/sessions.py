@@ -65,5 +65,13 @@ def session_table(frame: pd.DataFrame, events: Iterable[Event]) -> pd.DataFrame:
         if "ledger_dialysate_phosphate" in frame:
             row["phosphate_removed_mmol"] = post["ledger_dialysate_phosphate"] - pre["ledger_dialysate_phosphate"]
             row["calcium_gained_mmol"] = post["ledger_dialysate_calcium"] - pre["ledger_dialysate_calcium"]
+        if "ledger_ultrafiltration_water" in frame:  # convective losses belong to the session's balance
+            uf = {el: post[f"ledger_ultrafiltration_{el}"] - pre[f"ledger_ultrafiltration_{el}"]
+                  for el in ("water", "phosphate", "calcium")}
+            row["ultrafiltration_L"] = uf["water"]
+            row["phosphate_removed_mmol"] += uf["phosphate"]
+            row["calcium_gained_mmol"] -= uf["calcium"]
+            row["pre_ecf_volume_L"] = pre["ecf_volume_L"]
+            row["post_ecf_volume_L"] = post["ecf_volume_L"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ckdmbd import units
 from ckdmbd.citations import format_citations
-from ckdmbd.model.composer import ELEMENTS, CompiledModel
+from ckdmbd.model.composer import ELEMENT_UNITS, CompiledModel
 from ckdmbd.model.configurations import model as build_model
 from ckdmbd.model.configurations import parameters as builtin_parameters
 from ckdmbd.parameters import ParameterSet
@@ -116,17 +116,20 @@ class Result:
 
     def mass_balance(self) -> pd.DataFrame:
         """Per element: body content, cumulative net input across the boundary, and the imbalance
-        (content change minus net input), all in mmol. The imbalance is the solver's bookkeeping error."""
+        (content change minus net input), in mmol (calcium, phosphate) or L (water: ``water_body_L``...). The
+        imbalance is the solver's bookkeeping error."""
         content = self.model.body_content(self.y)
         net = self.model.net_boundary_input(self.y)
         for time_h, change in self.jumps:
             for el, amount in change.items():
-                net[el] = net[el] + np.where(self.t_h >= time_h, amount, 0.0)
+                if el in net:
+                    net[el] = net[el] + np.where(self.t_h >= time_h, amount, 0.0)
         cols = {"time_days": self.t_days}
-        for el in ELEMENTS:
-            cols[f"{el}_body_mmol"] = content[el]
-            cols[f"{el}_net_input_mmol"] = net[el]
-            cols[f"{el}_imbalance_mmol"] = content[el] - content[el][0] - (net[el] - net[el][0])
+        for el in self.model.elements:
+            u = ELEMENT_UNITS[el]
+            cols[f"{el}_body_{u}"] = content[el]
+            cols[f"{el}_net_input_{u}"] = net[el]
+            cols[f"{el}_imbalance_{u}"] = content[el] - content[el][0] - (net[el] - net[el][0])
         return pd.DataFrame(cols)
 
     def to_frame(self, include_states: bool = True, include_fluxes: bool = False) -> pd.DataFrame:
@@ -153,7 +156,7 @@ class Result:
             "calcitriol_pg_mL": "pg/mL", "gfr_mL_min": "mL/min",
         }
         for name, column, unit_name in (("ionized_calcium_mM", "ionized_calcium_mmol_L", "mmol/L"),
-                                        ("on_dialysis", "on_dialysis", "1")):
+                                        ("on_dialysis", "on_dialysis", "1"), ("albumin_g_L", "albumin_g_L", "g/L")):
             if name in o:
                 cols[column] = o[name].to_numpy()
                 unit[column] = unit_name
@@ -165,6 +168,11 @@ class Result:
                 unit[column] = unit_name
             cols["ca_x_p_mg2_dL2"] = units.calcium_mg_dl(1.0) * units.phosphate_mg_dl(o["ca_x_p_mM2"].to_numpy())
             unit["ca_x_p_mg2_dL2"] = "mg^2/dL^2"
+        if "ecf_volume" in self.model.state_names:  # fluid (default configuration)
+            cols["ecf_volume_L"] = self.state("ecf_volume")
+            unit["ecf_volume_L"] = "L"
+            cols["ultrafiltration_L_h"] = o["ultrafiltration_rate"].to_numpy()
+            unit["ultrafiltration_L_h"] = "L/h"
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"
@@ -179,14 +187,14 @@ class Result:
         mb = self.mass_balance()
         for c in mb.columns[1:]:
             cols[c] = mb[c].to_numpy()
-            unit[c] = "mmol"
+            unit[c] = c.rsplit("_", 1)[1]  # mmol, or L for water
         if include_states:
             for i, st in enumerate(self.model.states):
                 cols[st.name] = self.y[:, i]
                 unit[st.name] = st.unit
             for entry in self.model.ledger:
                 cols[f"ledger_{entry.process}"] = self.y[:, entry.state_index]
-                unit[f"ledger_{entry.process}"] = "mmol"
+                unit[f"ledger_{entry.process}"] = "L" if set(entry.element_per_unit) == {"water"} else "mmol"
         if include_fluxes:
             for name in o.columns:
                 if name not in cols:

@@ -30,8 +30,12 @@ import numpy as np
 
 from ckdmbd.model.framework import Process, State, Submodel
 
-ELEMENTS = ("calcium", "phosphate")
-"""Elements whose mass balance is checked (mmol)."""
+ELEMENTS = ("calcium", "phosphate", "water")
+"""Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
+of the default configuration holds 1 L of water per L). A model books only those some state contains
+(``CompiledModel.elements``)."""
+
+ELEMENT_UNITS = {"calcium": "mmol", "phosphate": "mmol", "water": "L"}
 
 _CONSERVATION_TOL = 1e-12
 
@@ -71,6 +75,11 @@ class CompiledModel:
     @property
     def n_states(self) -> int:
         return len(self.state_names)
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """The elements some state of this model contains (the reference has no water)."""
+        return tuple(el for el in ELEMENTS if np.any(self.content_weights[el] != 0.0))
 
     @property
     def citations(self) -> tuple[str, ...]:
@@ -120,17 +129,18 @@ class CompiledModel:
 
     def body_content(self, y: np.ndarray) -> dict[str, np.ndarray]:
         """mmol of each element held in the body for states ``y`` (shape (..., n_states))."""
-        return {el: np.asarray(y) @ w for el, w in self.content_weights.items()}
+        return {el: np.asarray(y) @ self.content_weights[el] for el in self.elements}
 
     def net_boundary_input(self, y: np.ndarray) -> dict[str, np.ndarray]:
         """Cumulative mmol of each element that entered (positive) or left (negative) the body."""
         y = np.asarray(y)
-        out = {el: np.zeros(y.shape[:-1]) for el in ELEMENTS}
+        out = {el: np.zeros(y.shape[:-1]) for el in self.elements}
         for entry in self.ledger:
             if entry.boundary is None:
                 continue
             for el, amount in entry.element_per_unit.items():
-                out[el] = out[el] + amount * y[..., entry.state_index]
+                if el in out:
+                    out[el] = out[el] + amount * y[..., entry.state_index]
         return out
 
 

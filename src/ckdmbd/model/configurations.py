@@ -8,7 +8,8 @@
 - ``default``: ``corrected`` extended for kidney failure: FGF23, parathyroid tissue (native glands and a forearm
   autograft), calcitriol-dependent absorption, phosphate binders, the rapidly miscible calcium pool,
   PTH/FGF23-regulated phosphaturia, a finite rapidly exchangeable phosphate pool refilling the plasma at the Agar
-  2011 mobilisation clearance (cells exchanging slowly), and haemodialysis.
+  2011 mobilisation clearance (cells exchanging slowly), and haemodialysis; the extracellular volume as a state
+  (body size, fluid intake, ultrafiltration) and ionised calcium from albumin and pH.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ckdmbd.physiology import (
     dialysis,
     extracellular,
     fgf23,
+    fluid,
     gut,
     kidney,
     nephron,
@@ -72,6 +74,7 @@ def submodels(configuration: str) -> tuple:
             rankl_opg.CORRECTED,
         )
     return (
+        fluid.SUBMODEL,
         extracellular.DEFAULT,
         parathyroid.DEFAULT,
         teriparatide.SUBMODEL,
@@ -81,14 +84,14 @@ def submodels(configuration: str) -> tuple:
         calcimimetics.SUBMODEL,
         gut.DEFAULT,
         nephron.SUBMODEL,
-        dialysis.SUBMODEL,
+        dialysis.WITH_ULTRAFILTRATION,
         calcium_buffer.SUBMODEL,
         calcification.SUBMODEL,
         uremia.SUBMODEL,
         phosphate_pools.DEFAULT,
         osteoblast_signalling.DEFAULT,
         bone_cells.SUBMODEL,
-        bone_mineral.SUBMODEL,
+        bone_mineral.DEFAULT,
         rankl_opg.DEFAULT,
     )
 

@@ -82,3 +82,20 @@ def mineral_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ecf_calcium, hydr
 
 SUBMODEL = Submodel("bone_mineral", __doc__, mineral_fluxes, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                     derive, ("T13", "T15", "J14OC50", "MOCratio0", "k15a", "kLShap", "kHApIn"))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def mineral_fluxes_in_volume(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, V1, hydroxyapatite_formation,
+                             bone_exchangeable_calcium, bone_nonexchangeable_calcium, T13, T15, J14OC50, J14OCmax,
+                             J14OCgam, FracJ14, FracJ15, MOCratio0, MOCratioGam, Q_0, k14a, k15a, kLShap, kHApIn):
+    """Default configuration, where the extracellular volume varies (``fluid``): formation is first order in the
+    calcium *concentration*, J15 = T15 x [Ca] x V1, identical to PR's T15 x P at V = V1. Mineral deposition follows
+    the concentration at the bone surface, not the amount of water it is dissolved in; with PR's form a patient
+    gaining 3 L between sessions would lay down 20 % more bone mineral at the same concentration."""
+    return mineral_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM * V1, hydroxyapatite_formation,
+                          bone_exchangeable_calcium, bone_nonexchangeable_calcium, T13, T15, J14OC50, J14OCmax,
+                          J14OCgam, FracJ14, FracJ15, MOCratio0, MOCratioGam, Q_0, k14a, k15a, kLShap, kHApIn)
+
+
+DEFAULT = Submodel("bone_mineral", __doc__, mineral_fluxes_in_volume, OUTPUTS, STATES, PROCESSES,
+                   ("PetersonRiggs2010",), derive, ("T13", "T15", "J14OC50", "MOCratio0", "k15a", "kLShap", "kHApIn"))

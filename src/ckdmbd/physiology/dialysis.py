@@ -10,9 +10,12 @@ restarts exactly there):
   Gotch 2007): J = D_Ca x (Ca_dialysate - 0.6 x Ca_total); positive = gain. D_Ca (12 L/h) is calibrated so that a
   1.75 mmol/L bath gives the 12 mmol (488 mg) gain per session that Pirklbauer 2021 measured, with the rapidly
   miscible pool (``calcium_buffer``) taking up about 3/4 of it.
-Both fluxes cross the body boundary ("dialysate") and are booked in the mass ledger. Ultrafiltration and the
-convective calcium loss with it are not modelled (no fluid-volume state yet); HD removes negligible PTH (5-10 ug
+Both fluxes cross the body boundary ("dialysate") and are booked in the mass ledger. In ``SUBMODEL``
+ultrafiltration and the convective calcium loss with it are not modelled; HD removes negligible PTH (5-10 ug
 per session), so PTH is not dialysed.
+
+With the extracellular volume of ``fluid`` (default configuration, ``WITH_ULTRAFILTRATION``), ultrafiltration
+carries calcium and phosphate by convection; the phosphate clearance K_D is then read as the total clearance.
 """
 
 import numba
@@ -38,3 +41,21 @@ def dialyzer(phosphate_mM, ca_mM, dialysis_on, dialyzer_phosphate_clearance, dia
 
 
 SUBMODEL = Submodel("dialysis", __doc__, dialyzer, OUTPUTS, (), PROCESSES, ("Agar2011", "Gotch2007", "Pirklbauer2021"))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def dialyzer_with_ultrafiltration(phosphate_mM, ca_mM, dialysis_on, dialyzer_phosphate_clearance,
+                                  dialyzer_calcium_dialysance, dialysate_calcium_mM, plasma_diffusible_calcium_fraction,
+                                  ultrafiltration_rate, phosphate_ultrafilterable_fraction):
+    """With ultrafiltration (``fluid``): measured dialyzer phosphate clearances (130-160 mL/min) are total
+    clearances, convection included, so the diffusive part here is K_D - f_u x Q_UF and ``fluid`` books the
+    convective part f_u x Q_UF x [P]: total phosphate removal is unchanged by the split. Calcium diffuses as
+    before; the ultrafiltrate's calcium is an extra loss (booked by ``fluid``), as in Gotch's calcium model."""
+    diffusive = dialyzer_phosphate_clearance - phosphate_ultrafilterable_fraction * ultrafiltration_rate
+    return dialyzer(phosphate_mM, ca_mM, dialysis_on, diffusive if diffusive > 0.0 else 0.0,
+                    dialyzer_calcium_dialysance, dialysate_calcium_mM, plasma_diffusible_calcium_fraction)
+
+
+WITH_ULTRAFILTRATION = Submodel("dialysis", __doc__, dialyzer_with_ultrafiltration, OUTPUTS, (), PROCESSES,
+                                ("Agar2011", "Gotch2007", "Pirklbauer2021"))
+"""Default configuration: the dialyzer beside the ultrafiltration of ``fluid``."""

@@ -12,15 +12,13 @@ turns negative below 3.5 mL/min, so the kidney then excretes more calcium than i
 factor can also push excretion above the filtered load when calcitriol is low. Correction (``excretion``):
 maximal reabsorption floored at 0 and excretion capped at the filtered load, so excretion goes to 0 with GFR.
 
-Extension (default configuration): phosphate excretion is regulated by PTH and FGF23, which lower the tubular
-threshold T46 as (FGF23/FGF23_0)^-0.3 x (PTH/PTH_0)^-0.2 (equal to T46 at baseline), so the remaining
-nephrons excrete more phosphate each as kidney function falls. Residual GFR may be 0 (anuria).
+The default configuration replaces this submodel by the kidney by nephron segment (``nephron``), which keeps
+this module's GFR state and processes.
 """
 
 import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
-from ckdmbd.physiology._math import smooth_floor
 
 STATES = (
     State("gfr", "L/h", "glomerular filtration rate", from_parameter("GFR_0"), {}, "GFR"),
@@ -82,23 +80,7 @@ def excretion(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, 
     return min(J27, filtered), J48, decline, filtered
 
 
-@numba.njit(cache=True, error_model="numpy")
-def excretion_regulated(gfr, ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, T46,
-                        ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction, kGFR,
-                        fgf23_effect, fgf23_phosphaturia_gamma, pth_phosphaturia_gamma, pth_baseline_pM,
-                        pth_hydroxylase_floor_pM):
-    """Corrected excretion; PTH and FGF23 internalise NaPi-2a/2c, lowering the tubular phosphate threshold.
-    PTH reads through the same smooth floor as in the hydroxylase term (PTH^-0.2 is infinite at PTH = 0)."""
-    pth = smooth_floor(pth_pM, pth_hydroxylase_floor_pM)
-    threshold = (T46 * max(fgf23_effect, 1e-3) ** -fgf23_phosphaturia_gamma
-                 * (pth / pth_baseline_pM) ** -pth_phosphaturia_gamma)
-    return excretion(max(gfr, 0.0), ca_mM, pth_pM, calcitriol_pM, phosphate_mM, Reabs50, T7, T9, T16, T17, threshold,
-                     ca_filtration_factor, reabs_offset, calcium_baseline_mM, phosphate_filterable_fraction, kGFR)
-
-
 REFERENCE = Submodel("kidney", __doc__, excretion_reference, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010",), derive, ("T17",))
 CORRECTED = Submodel("kidney", __doc__, excretion, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010", "OpenBoneMin"), derive, ("T17",))
-DEFAULT = Submodel("kidney", __doc__, excretion_regulated, OUTPUTS, STATES, PROCESSES,
-                   ("PetersonRiggs2010", "OpenBoneMin"), derive, ("T17",))

@@ -45,6 +45,7 @@ import numba
 
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 from ckdmbd.physiology._math import hill, ppow
+from ckdmbd.physiology.calcium_speciation import baseline_ionized_calcium
 
 STATES = (
     State("plasma_pth", "pmol", "intact PTH in the extracellular fluid", from_parameter("PTH_0"), {}, "PTH"),
@@ -174,8 +175,9 @@ def derive_tissue(p):
     return {
         **derive_default(p),
         "pth_secretion_max": 2.0 * p["pth_secretion_baseline"] / (1.0 + p["pth_min_fraction"]),
-        # the set point is the baseline ionised calcium (1.175 mM), so the healthy steady state is PR's
-        "pth_setpoint_ionized_mM": p["ionized_calcium_fraction"] * p["calcium_baseline_mM"],
+        # the set point is the baseline ionised calcium (1.199 mM from calcium_speciation at 2.35 mM total, 40 g/L
+        # albumin, pH 7.40), so the healthy steady state is PR's
+        "pth_setpoint_ionized_mM": baseline_ionized_calcium(p),
     }
 
 

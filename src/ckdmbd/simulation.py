@@ -165,6 +165,9 @@ class Result:
                 unit[column] = unit_name
             cols["ca_x_p_mg2_dL2"] = units.calcium_mg_dl(1.0) * units.phosphate_mg_dl(o["ca_x_p_mM2"].to_numpy())
             unit["ca_x_p_mg2_dL2"] = "mg^2/dL^2"
+        if "calcification_propensity_t50_min" in o:  # serum calcification propensity, T50-like (lower: worse)
+            cols["calcification_propensity_t50_min"] = o["calcification_propensity_t50_min"].to_numpy()
+            unit["calcification_propensity_t50_min"] = "min"
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"

@@ -72,6 +72,7 @@ def test_propensity_column_lower_on_dialysis_than_in_health():
     t50_hd = hd["calcification_propensity_t50_min"].mean()
     assert 220 < t50_hd < 330 and t50_hd < t50_healthy - 50  # HD about 270-290 min (BMC Nephrol 2023)
     assert np.corrcoef(hd["phosphate_mmol_L"], hd["calcification_propensity_t50_min"])[0, 1] < -0.9
+    assert np.all(hd["deposit_calcium"].to_numpy() == 0.0)  # no site declared: no deposit, exactly
 
 
 @pytest.mark.slow

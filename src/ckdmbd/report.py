@@ -243,14 +243,16 @@ def calcification_site_summary(scenario: Scenario) -> dict | None:
     problem = SiteProblem(scenario, reported[0].time_h)
     rows = robustness(problem)
     fitted = {name: problem.base[name] for name in FITTED}
-    targets = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, (v, _sd) in TARGETS.items())
+    labels = {"pre_calcium_mmol_L": "pre-dialysis calcium {:g} mmol/L",
+              "pre_phosphate_mmol_L": "pre-dialysis phosphate {:g} mmol/L (read from 6.6 mg/dL)"}
+    targets = ", ".join(labels.get(k, k + " {:g}").format(v) for k, (v, _sd) in TARGETS.items())
     targets += f", diameter {DIAMETER_CM:g} cm"
     statement = (f"Site '{scenario.calcification_sites[0].name}'. Fitted (ckdmbd.calcification_fit): "
                  + ", ".join(f"{k} = {v:.4g}" for k, v in fitted.items())
                  + f" to the values at presentation ({targets}): the growth rate by weighted least squares to the "
                  f"serum values, the mineral fraction to the diameter. Not fitted: PTH "
-                 f"(the graft sets it) and the other site values (assumptions). Each row scales one parameter by "
-                 f"the factor shown, all else as fitted.")
+                 f"(the graft sets it) and the other site values (assumptions; the threshold deposit_ksp_mM2 is "
+                 f"the steep one). Each row scales one parameter by the factor shown, all else as fitted.")
     table = [{"parameter": r["parameter"], "factor": f"{r['factor']:.1f}",
               "value": "" if r["value"] is None else f"{r['value']:.4g}",
               "diameter (cm)": f"{r['diameter_cm']:.1f}", "mineral (g)": f"{r['mass_g']:.0f}",

@@ -40,6 +40,7 @@ def synthetic_frame(days: float = 30.0, step_h: float = 1.0, deposit: bool = Tru
     })
     if deposit:
         frame["deposit_diameter_cm"] = np.linspace(0.0, 1.2, len(t))
+        frame["calcification_propensity_t50_min"] = 280 + 20 * wave
     return frame
 
 
@@ -124,7 +125,7 @@ def test_optional_panels_are_skipped():
     frame = synthetic_frame(deposit=False).drop(columns=["calcitriol_pmol_L", "fgf23_pg_mL",
                                                          "ionized_calcium_mmol_L", "on_dialysis"])
     out = html_report(frame, title="t", description="d", sessions=None, markers=[])
-    for key in ("deposit", "calcitriol", "fgf23", "ionized-calcium"):
+    for key in ("deposit", "t50", "calcitriol", "fgf23", "ionized-calcium"):
         assert f'id="panel-{key}"' not in out
     for key in ("calcium", "phosphate", "pth", "cap"):
         assert f'id="panel-{key}"' in out
@@ -297,3 +298,14 @@ def test_report_screenshot(simulated_report, tmp_path):
         assert im.size == (1400, 2400)
         colours = im.convert("RGB").resize((350, 600)).getcolors(maxcolors=1_000_000)
     assert len(colours) > 100  # plots, not a blank page
+
+
+def test_extra_tables_are_shown_and_escaped():
+    rows = [{"parameter": "deposit_growth_rate", "factor": "0.8", "diameter (cm)": "12.8"},
+            {"parameter": HOSTILE, "factor": "1.2", "diameter (cm)": "16.8"}]
+    out = html_report(synthetic_frame(), title="t", description="d", sessions=None, markers=[],
+                      tables=[("Robustness", f"caption {HOSTILE}", rows)])
+    assert "<h2>Robustness</h2>" in out and 'id="table-0"' in out
+    assert "<th>parameter</th><th>factor</th><th>diameter (cm)</th>" in out
+    assert "<td>deposit_growth_rate</td><td>0.8</td><td>12.8</td>" in out
+    assert "<b>bold</b>" not in out

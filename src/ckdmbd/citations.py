@@ -255,6 +255,28 @@ CITATIONS: dict[str, str] = {
         "Hall JE. Guyton and Hall Textbook of Medical Physiology (body fluid compartments: of ~40 L total body water "
         "in a 70-kg man about 15 L extracellular, i.e. about 1/3)"
     ),
+    # --- calcification (issue 10) ---
+    "Hermans2007": (
+        "Hermans MMH, Brandenburg V, Ketteler M et al. Association of serum fetuin-A levels with mortality in "
+        "dialysis patients (NECOSAD). Kidney Int 2007;72(2):202-207 (fetuin-A HD 0.60 vs PD 0.72 g/L)"
+    ),
+    "Pasch2012": (
+        "Pasch A, Farese S, Graber S et al. Nanoparticle-based test measures overall propensity for calcification "
+        "in serum. J Am Soc Nephrol 2012;23:1744-1752. doi:10.1681/ASN.2012030240"
+    ),
+    "BMCNephrol2023T50": (
+        "Assessment of a serum calcification propensity test for the prediction of all-cause mortality among "
+        "hemodialysis patients (n 776; T50 269.6 vs 287.7 min). BMC Nephrol 2023. doi:10.1186/s12882-023-03069-6"
+    ),
+    "Dekker2016": (
+        "Dekker M, Pasch A, van der Sande F et al. High-flux hemodialysis and high-volume hemodiafiltration improve "
+        "serum calcification propensity (T50 pre 244 -> post 301 min). PLoS One 2016;11(4):e0151508. "
+        "doi:10.1371/journal.pone.0151508"
+    ),
+    "Bundy2019": (
+        "Bundy JD, Cai X, Mehta RC et al. Serum calcification propensity and clinical events in CKD (CRIC, mean T50 "
+        "313 min). Clin J Am Soc Nephrol 2019;14:1562-1571. doi:10.2215/CJN.04710419"
+    ),
 }
 
 

@@ -569,10 +569,22 @@ class KidneyTransplant:
                 SetState(self.dialysis_end_h, "gfr", graft), SetParameter(self.dialysis_end_h, "kGFR", 0.0)]
 
 
+@dataclass(frozen=True)
+class CalcificationSiteOnset:
+    """From ``time_h`` on, the predisposed soft-tissue site ``site`` (declared in the scenario's
+    ``[[calcification_sites]]``) holds a nidus on which calcium phosphate can deposit."""
+
+    time_h: float
+    site: str = "site"
+
+    def actions(self, state_names: tuple[str, ...] = ()) -> list[Action]:
+        return [SetParameter(self.time_h, "deposit_site_active", 1.0)]
+
+
 Event = (TeriparatideDoses | SetGFR | GFRDecline | Parathyroidectomy | SetParathyroidTissue | GraftExcision
          | Hemodialysis | PhosphateBinder
          | Adherence | ActiveVitaminD | Cinacalcet | DepositExcision | Diet | KidneyTransplant | SetParameterEvent
-         | IntravenousVitaminD | NutritionalVitaminD | Etelcalcetide)
+         | IntravenousVitaminD | NutritionalVitaminD | Etelcalcetide | CalcificationSiteOnset)
 
 
 def event_start_h(event: Event) -> float:

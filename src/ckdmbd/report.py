@@ -183,6 +183,7 @@ def event_label(ev) -> str:
     labels = {
         p.GraftExcision: lambda e: "excision of the forearm graft",
         p.DepositExcision: lambda e: f"surgical removal of {e.fraction:.0%} of the calcified mass",
+        p.CalcificationSiteOnset: lambda e: f"calcification site: {e.site}",
         p.Adherence: lambda e: f"binders taken: {e.fraction:.0%} of doses",
         p.PhosphateBinder: lambda e: f"binder {e.binder} {e.dose_g_per_day:g} g/day",
         p.Diet: lambda e: "diet: " + ", ".join(
@@ -233,6 +234,38 @@ def case_comparison(scenario: Scenario, frame: pd.DataFrame, sessions: pd.DataFr
     return rows
 
 
+def calcification_site_summary(scenario: Scenario) -> dict | None:
+    """For a scenario with a calcification site and a reported deposit size: which numbers are fitted, and the
+    mass at presentation (the time of the reported size) for +-20 % in each fitted and each main assumed site
+    parameter (``ckdmbd.calcification_fit``; about a dozen runs from the site's onset to presentation)."""
+    from ckdmbd.calcification_fit import DIAMETER_CM, FITTED, TARGETS, SiteProblem, robustness
+
+    reported = [o for o in scenario.observations if o.quantity == "deposit_diameter"]
+    if not scenario.calcification_sites or not reported:
+        return None
+    problem = SiteProblem(scenario, reported[0].time_h)
+    rows = robustness(problem)
+    fitted = {name: problem.base[name] for name in FITTED}
+    labels = {"pre_calcium_mmol_L": "pre-dialysis calcium {:g} mmol/L",
+              "pre_phosphate_mmol_L": "pre-dialysis phosphate {:g} mmol/L (read from 6.6 mg/dL)"}
+    targets = ", ".join(labels.get(k, k + " {:g}").format(v) for k, (v, _sd) in TARGETS.items())
+    targets += f", diameter {DIAMETER_CM:g} cm"
+    statement = (f"Site '{scenario.calcification_sites[0].name}'. Fitted (ckdmbd.calcification_fit): "
+                 + ", ".join(f"{k} = {v:.4g}" for k, v in fitted.items())
+                 + f" to the values at presentation ({targets}): the growth rate by weighted least squares to the "
+                 f"serum values, the mineral fraction to the diameter. Not fitted: PTH "
+                 f"(the graft sets it) and the other site values (assumptions; the threshold deposit_ksp_mM2 is "
+                 f"the steep one). Each row scales one parameter by the factor shown, all else as fitted.")
+    table = [{"parameter": r["parameter"], "factor": f"{r['factor']:.1f}",
+              "value": "" if r["value"] is None else f"{r['value']:.4g}",
+              "diameter (cm)": f"{r['diameter_cm']:.1f}", "mineral (g)": f"{r['mass_g']:.0f}",
+              "pre-dialysis Ca (mmol/L)": f"{r['pre_calcium_mmol_L']:.2f}",
+              "pre-dialysis P (mmol/L)": f"{r['pre_phosphate_mmol_L']:.2f}",
+              "pre-dialysis PTH (pmol/L)": f"{r['pre_pth_pmol_L']:.1f}"} for r in rows]
+    return {"site": scenario.calcification_sites[0].name, "fitted": fitted, "statement": statement,
+            "robustness": rows, "table": table}
+
+
 MODEL_NOTES = [
     "Ionised calcium is modelled as a fixed half of total calcium (no albumin or pH); the calcium-sensing of the "
     "parathyroid tissue uses it.",
@@ -250,10 +283,17 @@ def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame,
     sessions = session_table(frame, scenario.events)
     summary = summarize(scenario, result, frame, sessions)
     comparison = summary.get("case_comparison", [])
+    site = calcification_site_summary(scenario)
+    tables = []
+    if site is not None:
+        summary["calcification_site"] = site
+        tables.append(("Calcification site: robustness of the mass at presentation", site["statement"],
+                       site["table"]))
     page = html_report(frame, title=f"{scenario.name} ({scenario.configuration} configuration)",
                        description=scenario.description, sessions=sessions if len(sessions) else None,
                        markers=markers(scenario), case_values=comparison or None,
-                       notes=MODEL_NOTES if comparison else [MODEL_NOTES[-1]], citations=result.citations)
+                       notes=MODEL_NOTES if comparison else [MODEL_NOTES[-1]], citations=result.citations,
+                       tables=tables)
     return summary, {
         "report.html": lambda p: p.write_text(page, encoding="utf-8"),
         "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),

@@ -77,6 +77,9 @@ PANELS: tuple[Panel, ...] = (
           "<br>%{customdata:.1f} mg²/dL²", CAP_MMOL2_TO_MG2),
     Panel("deposit", "Calcified deposit diameter", "cm", "deposit_diameter_cm", (),
           "Diameter of a sphere holding the model's deposited calcium phosphate."),
+    Panel("t50", "Serum calcification propensity (T50-like)", "min", "calcification_propensity_t50_min", (),
+          "Model readout of the T50 test (Pasch 2012; lower: faster calcification), from phosphate, ionised calcium "
+          "and fetuin-A; calibrated to haemodialysis patients (about 280 min, BMC Nephrol 2023)."),
     Panel("calcitriol", "Calcitriol", "pmol/L", "calcitriol_pmol_L",
           (Band(48.0, 190.0, "assumed reference 48–190 pmol/L"),),
           "Shaded: 48–190 pmol/L (20–79 pg/mL), an assumed common adult interval.",
@@ -269,14 +272,16 @@ _SYNC_JS = """
 
 def html_report(frame: pd.DataFrame, *, title: str, description: str, sessions: pd.DataFrame | None,
                 markers: list[tuple[float, str]], case_values: list[dict] | None = None,
-                notes: list[str] | None = None, citations: list[str] | None = None) -> str:
+                notes: list[str] | None = None, citations: list[str] | None = None,
+                tables: list[tuple[str, str, list[dict]]] | None = None) -> str:
     """Return a self-contained HTML document (no network access needed to view it).
 
     ``frame``: the run's time series (``time_days`` and the clinical columns; a forecast adds ``<column>_p05`` and
     ``<column>_p95``, drawn as a band); ``sessions``: one row per dialysis
     session (``start_day``, ``pre_*`` columns) or None; ``markers``: (time in days, label) drawn as a vertical line
     on every panel; ``case_values``: table rows such as ``{"quantity": ..., "reported": ..., "model": ...,
-    "note": ...}``; ``notes``: paragraphs; ``citations``: references. Every text is escaped."""
+    "note": ...}``; ``notes``: paragraphs; ``citations``: references; ``tables``: further tables as (title,
+    caption, rows), shown after the case values. Every text is escaped."""
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
@@ -342,6 +347,8 @@ def html_report(frame: pd.DataFrame, *, title: str, description: str, sessions: 
     parts.extend(sections)
     if case_values:
         parts.append(_case_table(case_values))
+    for k, (table_title, caption, rows) in enumerate(tables or []):
+        parts.append(_table(table_title, caption, rows, f"table-{k}"))
     if notes:
         parts.append("<h2>Notes</h2>")
         parts.extend(f"<p>{_e(note)}</p>" for note in notes)
@@ -374,3 +381,14 @@ def _case_table(rows: list[dict]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{_e(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
     return (f'<h2>Case values</h2>\n<table class="case" id="case-values"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
+
+
+def _table(title: str, caption: str, rows: list[dict], table_id: str) -> str:
+    """A titled table; columns in the order the rows' keys first appear."""
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(c for c in r if c not in columns)
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    return (f'<h2>{_e(title)}</h2>\n<p class="caption">{_e(caption)}</p>\n<table class="case" id="{_e(table_id)}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

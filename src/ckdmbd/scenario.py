@@ -89,6 +89,8 @@ class Scenario:
     """Length of the simulated history before t = 0 (events at negative times happen in it)."""
     observations: tuple[Observation, ...] = ()
     """Values reported for the patient (a case report, labs), shown beside the model's in the report."""
+    calcification_sites: tuple = ()
+    """Predisposed soft-tissue sites (``ckdmbd.calcification_sites.CalcificationSite``); none: no deposit grows."""
 
 
 @dataclass(frozen=True)
@@ -420,7 +422,9 @@ _PATIENT_FIELDS = {
     "diet_phosphorus": ("OralPhos", "mg/day",
                         lambda mg_day: mg_day / units.PHOSPHORUS_G_PER_MOL / units.HOURS_PER_DAY),
     "vitamin_d_25": ("vitamin_d_25_untreated_nmol_L", "nmol/L", float),  # untreated 25(OH)D (default configuration)
+    "fetuin_a": ("fetuin_a_g_L", "g/L", float),  # serum fetuin-A, the calcification inhibitor
 }
+_PATIENT_LIMITS = {"fetuin_a_g_L": (0.05, 3.0)}  # (exclusive low, high) in model units: outside is not physical
 _PATIENT_BODY_FIELDS = {
     # field -> (parameter, unit in the file, plausible range in that unit, conversion to model units)
     "albumin": ("patient_albumin_g_L", "g/L", (5.0, 80.0), float),
@@ -472,7 +476,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not a valid TOML file ({exc})") from None
-    _fields(doc, "", {"scenario"}, {"patient", "events", "observations"})
+    _fields(doc, "", {"scenario"}, {"patient", "events", "observations", "calcification_sites"})
     head = doc["scenario"]
     _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval", "history"})
     name = head["name"]
@@ -507,6 +511,10 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         if key in _PATIENT_FIELDS:
             param, unit, convert = _PATIENT_FIELDS[key]
             overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
+            low, high = _PATIENT_LIMITS.get(param, (-math.inf, math.inf))
+            if not low < overrides[param] <= high:
+                raise ScenarioError(f"patient.{key}: {value!r} is not physical (expected more than {low:g} and at "
+                                    f"most {high:g} {unit})")
     overrides.update(_patient_body(patient))
     raw_events = doc.get("events", [])
     if not isinstance(raw_events, list):
@@ -544,6 +552,16 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
            for e in events) and configuration != "default":
         raise ScenarioError("scenario.configuration: autografts, binders, drugs, diet events and deposits need the "
                             "'default' configuration")
+    from ckdmbd.calcification_sites import parse_sites
+
+    sites, site_overrides, onsets = parse_sites(doc.get("calcification_sites", []), history, duration)
+    if (sites or "fetuin_a_g_L" in overrides) and configuration != "default":
+        raise ScenarioError("scenario.configuration: calcification sites and fetuin-A need the 'default' "
+                            "configuration")
+    overrides.update(site_overrides)
+    for onset in onsets:  # in time order among the events (after those at the same time)
+        at = next((k for k, e in enumerate(events) if event_start_h(e) > onset.time_h), len(events))
+        events.insert(at, onset)
     hd = [e for e in events if isinstance(e, Hemodialysis)]
     transplants = [e.dialysis_end_h for e in events if isinstance(e, KidneyTransplant)]
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
@@ -559,7 +577,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     if late:
         raise ScenarioError(f"observations: a {late[0].quantity} value lies after the end of the run")
     return Scenario(name.strip(), description, configuration, duration, interval, overrides, tuple(events), source,
-                    history, observations)
+                    history, observations, sites)
 
 
 def _close_schedule(ev: Hemodialysis, schedules: list[Hemodialysis], duration: float,

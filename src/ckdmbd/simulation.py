@@ -173,6 +173,9 @@ class Result:
             unit["ecf_volume_L"] = "L"
             cols["ultrafiltration_L_h"] = o["ultrafiltration_rate"].to_numpy()
             unit["ultrafiltration_L_h"] = "L/h"
+        if "calcification_propensity_t50_min" in o:  # serum calcification propensity, T50-like (lower: worse)
+            cols["calcification_propensity_t50_min"] = o["calcification_propensity_t50_min"].to_numpy()
+            unit["calcification_propensity_t50_min"] = "min"
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"

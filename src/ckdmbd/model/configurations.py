@@ -76,13 +76,13 @@ def submodels(configuration: str) -> tuple:
         gut.DEFAULT,
         kidney.DEFAULT,
         dialysis.SUBMODEL,
-        calcium_buffer.SUBMODEL,
+        calcium_buffer.DEFAULT,
         calcification.SUBMODEL,
         uremia.SUBMODEL,
         phosphate_pools.SUBMODEL,
         osteoblast_signalling.DEFAULT,
         bone_cells.SUBMODEL,
-        bone_mineral.SUBMODEL,
+        bone_mineral.DEFAULT,
         rankl_opg.DEFAULT,
     )
 

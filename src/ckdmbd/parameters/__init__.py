@@ -122,7 +122,7 @@ def corrected_parameters() -> ParameterSet:
     return peterson_riggs_2010().merged(load_builtin("corrections.toml"))
 
 
-EXTENSION_FILES = ("kidney_failure.toml",)
+EXTENSION_FILES = ("kidney_failure.toml", "bone.toml")
 """Parameter files of the default configuration's extensions, one per area; each may hold ``[overrides]`` of
 Peterson-Riggs values as well as its own ``[parameters]``."""
 

@@ -9,7 +9,7 @@ import pytest
 from ckdmbd.model.configurations import model, parameters
 from ckdmbd.physiology import calcitriol, kidney
 from ckdmbd.protocol import Parathyroidectomy, SetGFR
-from ckdmbd.simulation import simulate
+from ckdmbd.simulation import NEGATIVE_STATE, simulate
 from ckdmbd.units import HOURS_PER_YEAR, ml_min_to_l_h
 
 YEAR = HOURS_PER_YEAR
@@ -69,10 +69,16 @@ def test_total_parathyroidectomy_survives_only_when_corrected():
     events = [Parathyroidectomy(24.0, 1.0)]
     ref = simulate("reference", YEAR, events, check=False)
     assert not ref.ok  # OPG production divides by PTH -> 0
-    cor = simulate("corrected", YEAR, events)
-    frame = cor.to_frame()
+    # The corrections keep the solver finite, but Peterson-Riggs' bone (resorption J14 does not depend on the mineral
+    # left) empties its exchangeable pool within days: the negative-amount guard stops the run there and names it.
+    cor = simulate("corrected", YEAR, events, check=False)
+    assert cor.status == NEGATIVE_STATE and "bone_exchangeable_calcium" in cor.message
+    assert 24.0 < cor.failed_at_h < 30 * 24.0
+    # The default configuration's cell-bounded bone runs the year
+    default = simulate("default", YEAR, events)
+    frame = default.to_frame()
     assert frame["pth_pmol_L"].iloc[-1] < 1e-3
-    assert np.all(np.isfinite(cor.y))
+    assert np.all(np.isfinite(default.y))
     # hypoparathyroidism: calcium falls below the reference range, calcitriol falls (no PTH drive)
     assert frame["calcium_mmol_L"].iloc[-1] < 2.1
     assert frame["calcitriol_pmol_L"].iloc[-1] < 90.0

@@ -277,6 +277,25 @@ CITATIONS: dict[str, str] = {
         "Bundy JD, Cai X, Mehta RC et al. Serum calcification propensity and clinical events in CKD (CRIC, mean T50 "
         "313 min). Clin J Am Soc Nephrol 2019;14:1562-1571. doi:10.2215/CJN.04710419"
     ),
+    "Bergmann1983": (
+        "Bergmann P, Paternot T, Schoutens A. Calcium accretion rate and exchangeable pool in 7 body areas by "
+        "whole-body counting after 47Ca (accretion 336 +- 115 mg/24 h, exchangeable pool 5668 +- 1221 mg). Calcif "
+        "Tissue Int 1983;35:21-28. doi:10.1007/BF02405001"
+    ),
+    "Agerbaek1991": (
+        "A reconstruction of the remodelling cycle in normal human cortical iliac bone (resorptive period 27 days, "
+        "mineralisation lag 8 days, formative period 89 days). Bone and Mineral 1991 Feb;(2):101-112. "
+        "https://publichealth.ku.dk (Aarhus/Copenhagen group record 4ec61cd9-d3bc-47fb-9f49-46f450a20b77)"
+    ),
+    "PTXCalciumNeeds2008": (
+        "Quantification of calcium needs after successful subtotal parathyroidectomy in 42 CKD 5D patients: median "
+        "elemental calcium 3.2 g/day in week 1 (80 mmol), 2.4 g/day in week 6. S. Karger AG 2008 (PMID 18758187)"
+    ),
+    "Ho2017HungryBone": (
+        "Ho LY, Wong PN, Sin HK et al. Risk factors and clinical course of hungry bone syndrome after total "
+        "parathyroidectomy in dialysis patients with secondary hyperparathyroidism. BMC Nephrol 2017;18:12. "
+        "doi:10.1186/s12882-016-0421-5 (calcium falls for ~2 weeks to its trough while ALP peaks)"
+    ),
 }
 
 

@@ -6,7 +6,9 @@ Rodas integrator that runs inside numba with the generated right-hand side; ``sc
 ``scipy.integrate.solve_ivp`` (LSODA) with the same compiled right-hand side, as an independent cross-check.
 
 Solver failure is a value (``Result.status`` / ``Result.message``) for batch use; ``simulate(..., check=True)``
-(the default) raises :class:`SimulationError` with a message naming the time and the reason instead.
+(the default) raises :class:`SimulationError` with a message naming the time and the reason instead. The same holds
+for an amount or a volume that becomes negative (beyond round-off): the run stops there, naming the state, its value
+and the time, rather than continuing with a physically impossible state.
 """
 
 from __future__ import annotations
@@ -41,11 +43,46 @@ STATUS_MESSAGES = {
     1: "the solver exceeded its maximum number of steps",
     2: "the step size fell below the resolution of time (the solution is singular or blows up)",
     3: "the state or its rate of change became non-finite (NaN or infinity)",
+    4: "a state that cannot be negative (an amount or a volume) became negative",
 }
+NEGATIVE_STATE = 4
+
+GUARD_RTOL = 1e-6
+"""A state that cannot be negative may dip below zero by round-off only: by at most GUARD_RTOL times the largest
+magnitude it had in the run, plus GUARD_ATOL in its own unit (the solver's error control is 1e-6 relative and
+1e-9 absolute, so an emptied pool that reads -1e-12 is zero)."""
+GUARD_ATOL = 1e-8
+
+
+class _NonnegativeGuard:
+    """Checks the states that cannot be negative (:attr:`State.must_be_nonnegative`) at every output time and at
+    every segment boundary, so that a pool drained below zero stops the run instead of passing silently."""
+
+    def __init__(self, model: CompiledModel, y0: np.ndarray):
+        self.model = model
+        self.index = np.array([i for i, st in enumerate(model.states) if st.must_be_nonnegative], dtype=int)
+        self.scale = np.abs(y0[self.index])
+
+    def violation(self, t_h: np.ndarray, y: np.ndarray) -> tuple[float, str] | None:
+        """(time, message) of the first row of ``y`` (rows at times ``t_h``) with a state below its tolerance."""
+        if y.size == 0 or self.index.size == 0:
+            return None
+        values = y[:, self.index]
+        scale = np.maximum(self.scale, np.nanmax(np.abs(values), axis=0))
+        bad = values < -(GUARD_ATOL + GUARD_RTOL * scale)
+        if not bad.any():
+            self.scale = scale
+            return None
+        row, col = np.argwhere(bad)[0]
+        state = self.model.states[self.index[col]]
+        days = float(t_h[row]) / units.HOURS_PER_DAY
+        return float(t_h[row]), (f"{STATUS_MESSAGES[NEGATIVE_STATE]}: {state.name} = {values[row, col]:.6g} "
+                                 f"{state.unit} at t = {days:.6g} days")
 
 
 class SimulationError(RuntimeError):
-    """The solver could not complete the run; the message says when and why."""
+    """The solver could not complete the run, or a state that cannot be negative became negative; the message says
+    when and why (one line)."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +381,7 @@ def simulate(
     next_out, h_last, steps, nrhs = 0, 0.0, 0, 0
     pending = list(actions)
     status, failed_at = 0, None
+    guard, guard_message = _NonnegativeGuard(model, y), None
     seg_starts: list[float] = []
     jumps: list[tuple[float, dict[str, float]]] = []
     seg_params: list[np.ndarray] = []
@@ -353,6 +391,11 @@ def simulate(
             changed |= _apply(pending.pop(0), y, base, model, jumps)
         if changed:
             p = model.parameter_vector(base)
+        found = guard.violation(np.array([t0]), y[None, :])  # an action that set a state negative
+        if found is not None:
+            status, (failed_at, guard_message) = NEGATIVE_STATE, found
+            break
+        first_out = next_out
         if not seg_params or changed:
             seg_starts.append(t0)
             seg_params.append(p)
@@ -368,9 +411,14 @@ def simulate(
             failed_at = max(t0, float(t_out[next_out - 1])) if next_out > 0 else t0
             break
         y = np.array(y_end)
+        found = guard.violation(np.append(t_out[first_out:next_out], t1),
+                                np.vstack([y_out[first_out:next_out], y[None, :]]))
+        if found is not None:
+            status, (failed_at, guard_message) = NEGATIVE_STATE, found
+            break
         if progress is not None:
             progress(t1 - start_h, duration_h - start_h)
-    message = STATUS_MESSAGES.get(int(status), f"solver status {status}")
+    message = guard_message or STATUS_MESSAGES.get(int(status), f"solver status {status}")
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),

@@ -85,7 +85,7 @@ def submodels(configuration: str) -> tuple:
         gut.DEFAULT,
         nephron.SUBMODEL,
         dialysis.WITH_ULTRAFILTRATION,
-        calcium_buffer.SUBMODEL,
+        calcium_buffer.DEFAULT,
         calcification.SUBMODEL,
         uremia.SUBMODEL,
         phosphate_pools.DEFAULT,

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 Initial = Callable[[Mapping[str, float]], float]
 
+NONNEGATIVE_UNITS = frozenset({"mol", "mmol", "umol", "nmol", "pmol", "g", "mg", "ug", "ng", "L", "mL"})
+"""Units of amounts (substance, mass) and volumes: a state in one of them cannot be negative."""
+
 
 def from_parameter(name: str) -> Initial:
     """Initial value read from a parameter (the usual case: the baseline value of a state is a parameter)."""
@@ -46,6 +49,13 @@ class State:
     contains: Mapping[str, float] = field(default_factory=dict)
     symbol: str = ""
     """The symbol of this state in the source paper / SBML encoding, for readers and for verification."""
+    nonnegative: bool | None = None
+    """Whether a negative value is impossible (the orchestrator stops a run in which it happens). ``None``: decided
+    by the unit, since an amount or a volume cannot be negative (:data:`NONNEGATIVE_UNITS`)."""
+
+    @property
+    def must_be_nonnegative(self) -> bool:
+        return self.unit in NONNEGATIVE_UNITS if self.nonnegative is None else self.nonnegative
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def corrected_parameters() -> ParameterSet:
 
 
 EXTENSION_FILES = ("kidney_failure.toml", "endocrine.toml", "vitamin_d_drugs.toml", "phosphate_pools.toml",
-                   "fluid.toml", "calcification.toml")
+                   "fluid.toml", "calcification.toml", "bone.toml")
 """Parameter files of the default configuration's extensions, one per area; each may hold ``[overrides]`` of
 Peterson-Riggs values as well as its own ``[parameters]``."""
 

@@ -10,6 +10,11 @@ V_mix are assumed values chosen to reproduce Gotch's 76 % (tested).
 The pool is bone surface, so its exchange clearance scales with bone turnover (``bone_turnover_index``: mean
 osteoclast and osteoblast activity relative to baseline): low-turnover (adynamic) bone, typical when PTH is low
 after parathyroidectomy, buffers calcium and phosphate swings less and leaves more of them to soft tissue.
+
+``DEFAULT`` (the default configuration) exchanges with ``bone_exchangeable_calcium`` instead of a pool of its own:
+the rapidly miscible pool is the exchangeable bone calcium, sized from radiocalcium kinetics (Bergmann 1983: 141 mmol
+exchangeable calcium including the ECF, so 108 mmol outside it, equilibrium volume 77 L); ``SUBMODEL`` keeps the
+separate 60-L pool.
 """
 
 import numba
@@ -39,3 +44,31 @@ def miscible_exchange(ca_mM, miscible_calcium, osteoclasts, osteoblasts_total, O
 
 
 SUBMODEL = Submodel("calcium_buffer", __doc__, miscible_exchange, OUTPUTS, STATES, PROCESSES, ("Gotch2010",))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def bone_surface_exchange(ca_mM, bone_exchangeable_calcium, osteoclasts, osteoblasts_total, OC_0, OB_0,
+                          miscible_calcium_clearance, exchangeable_bone_calcium_volume,
+                          plasma_diffusible_calcium_fraction):
+    """As ``miscible_exchange``, with the exchangeable bone calcium of ``bone_mineral.DEFAULT`` as the pool (one
+    pool, not two: Gotch's rapidly miscible pool is Bergmann's exchangeable bone calcium). Linear in both contents,
+    so neither side can be emptied below zero by it."""
+    return miscible_exchange(ca_mM, bone_exchangeable_calcium, osteoclasts, osteoblasts_total, OC_0, OB_0,
+                             miscible_calcium_clearance, exchangeable_bone_calcium_volume,
+                             plasma_diffusible_calcium_fraction)
+
+
+def derive_default(p):
+    """Equilibrium volume of the exchangeable bone calcium: its baseline content (Bergmann 1983's exchangeable
+    calcium less the ECF calcium) over the baseline diffusible calcium, so there is no net exchange at baseline."""
+    content0 = p["exchangeable_calcium_total"] - p["P_0"]
+    return {"exchangeable_bone_calcium_volume":
+            content0 / (p["plasma_diffusible_calcium_fraction"] * p["P_0"] / p["V1"])}
+
+
+DEFAULT = Submodel(
+    "calcium_buffer", __doc__, bone_surface_exchange, OUTPUTS, (),
+    (Process("calcium_to_miscible_pool", "calcium_to_miscible_pool",
+             {"ecf_calcium": -1.0, "bone_exchangeable_calcium": 1.0},
+             "K_mix * turnover * (f_diffusible*[Ca] - Q/V_Q), mmol/h, into the exchangeable bone calcium"),),
+    ("Gotch2010", "Bergmann1983"), derive_default, ("exchangeable_bone_calcium_volume",))

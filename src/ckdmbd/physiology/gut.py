@@ -15,8 +15,9 @@ plus paricalcitol at its lower gut potency), instead of calcitriol alone:
   = 1 at baseline calcitriol and 0 without it (active NaPi-2b transport is calcitriol-induced; paracellular
   absorption is not). F12_passive is calibrated (see the parameter) to the phosphate balance of anuric
   haemodialysis patients.
-- calcium: a passive, calcitriol-independent absorbable fraction floors F11 (PR's F11 tends to 0 without
-  calcitriol, but haemodialysis patients absorb a median 12 % of a calcium load; Armas 2013).
+- calcium: a passive, calcitriol-independent absorbable fraction is added to the active, calcitriol-dependent
+  part (PR's F11 tends to 0 without calcitriol, but haemodialysis patients absorb a median 12 % of a calcium load;
+  Armas 2013); the active part is PR's F11 scaled so that the total equals PR's at baseline.
 - phosphate binders bind gut phosphate in proportion to the binder dose (phosphate-binder-equivalent grams per day
   x adherence); bound phosphate leaves in the faeces (boundary "faeces"). Calcium-based binders add their calcium
   to the diet's (calcium acetate 25.3 %, carbonate 40 % elemental calcium), absorbed like dietary calcium.
@@ -86,7 +87,13 @@ def absorption_extended(vdr_gut_pM, gut_calcium, gut_ca_absorption_capacity, gut
     (diet_ca, J40, cap_gain, cap_loss, _diet_p, J53) = absorption(
         vdr_gut_pM, gut_calcium, gut_ca_absorption_capacity, gut_phosphate, oral_ca, OralPhos, F12, T28, T29,
         T33, T34, T35, CaPOgam, T52, T77, T80, T81, T87, R_0)
-    diet_ca = max(diet_ca, oral_ca * calcium_passive_fraction)
+    # passive (paracellular) absorption plus the calcitriol-dependent active part: PR's absorbable fraction F11 is
+    # read as passive + active with the passive share fixed at what haemodialysis patients absorb (Armas 2013),
+    # scaled so that the total equals PR's F11 at baseline (the healthy steady state); adding rather than taking
+    # the larger of the two lets calcitriol raise absorption also where it is low
+    f11_0 = T77 * R_0**T80 / (R_0**T80 + T81**T80)
+    f11 = diet_ca / oral_ca if oral_ca > 0.0 else 0.0
+    diet_ca = oral_ca * (calcium_passive_fraction + (1.0 - calcium_passive_fraction / f11_0) * f11)
     c8 = ppow(vdr_gut_pM, CaPOgam)
     c80 = calcitriol_baseline_pM**CaPOgam
     active = (c8 / (T35**CaPOgam + c8)) / (c80 / (T35**CaPOgam + c80))  # 1 at baseline, 0 without calcitriol

@@ -24,6 +24,10 @@ WITH_GAIN = {"net_fluid_intake_L_per_h": GAIN}
 ARGS = (P["albumin_calcium_sites"], P["albumin_calcium_K"], P["globulin_calcium_site_fraction"],
         P["albumin_reference_g_L"], P["complexed_calcium_per_ionized"], P["ionized_calcium_ph_slope"])
 
+# Peterson-Riggs' rounded literals leave the healthy baseline 0.2 % out of calcium balance (net absorption 0.15031
+# vs urine 0.14999 mmol/h); BIOMD0000000613 itself drifts by up to 7e-4 in a year (shared/reference/README.md)
+PR_BASELINE_DRIFT = 1e-3
+
 
 def ica(total: float, albumin: float = 40.0, ph: float = 7.40) -> float:
     return float(ionized_calcium(total, albumin, ph, *ARGS))
@@ -103,7 +107,7 @@ def test_default_healthy_steady_state_is_unchanged():
     np.testing.assert_allclose(frame["albumin_g_L"], 40.0, rtol=1e-9)
     for col, base in (("calcium_mmol_L", 2.35), ("phosphate_mmol_L", 1.2), ("pth_pmol_L", 3.85),
                       ("ionized_calcium_mmol_L", ica(2.35))):
-        np.testing.assert_allclose(frame[col], base, rtol=2e-4, err_msg=col)
+        np.testing.assert_allclose(frame[col], base, rtol=PR_BASELINE_DRIFT, err_msg=col)
 
 
 def test_another_body_size_starts_at_the_same_steady_state():
@@ -116,7 +120,7 @@ def test_another_body_size_starts_at_the_same_steady_state():
     assert frame["ecf_volume_L"].iloc[0] == pytest.approx(expected)
     assert expected < 12.0
     for col, base in (("calcium_mmol_L", 2.35), ("phosphate_mmol_L", 1.2), ("pth_pmol_L", 3.85)):
-        np.testing.assert_allclose(frame[col], base, rtol=2e-4, err_msg=col)
+        np.testing.assert_allclose(frame[col], base, rtol=PR_BASELINE_DRIFT, err_msg=col)
 
 
 # --- fluid gain, ultrafiltration, dilution ----------------------------------------------------------------------

@@ -85,12 +85,13 @@ def run(
     out_dir = out if out is not None else Path("out") / sc.name
     _check_out_dir(out_dir)
 
+    from ckdmbd.parameters import ParameterError
     from ckdmbd.report import run_writers, write_outputs
     from ckdmbd.simulation import SimulationError
 
     try:
         result = _simulate_with_progress(sc, quiet)
-    except (SimulationError, ProtocolError) as exc:
+    except (SimulationError, ProtocolError, ParameterError) as exc:
         _fail(str(exc))
     frame = result.to_frame()
     try:

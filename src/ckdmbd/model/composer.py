@@ -28,6 +28,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ckdmbd.model.derivation import derive_checked
 from ckdmbd.model.framework import Process, State, Submodel
 
 ELEMENTS = ("calcium", "phosphate", "water")
@@ -105,7 +106,7 @@ class CompiledModel:
         values = {k: float(v) for k, v in base.items()}
         for sm in self.submodels:
             if sm.derive is not None:
-                derived = sm.derive(values)
+                derived = derive_checked(sm, values)
                 if set(derived) != set(sm.derived):
                     raise ModelDefinitionError(
                         f"submodel {sm.name!r}: derive() returned {sorted(derived)}, declared {sorted(sm.derived)}"

@@ -81,7 +81,8 @@ class Submodel:
     whose entries are named by ``outputs`` (a single output is returned as a one-tuple).
     ``derive`` computes constant parameters from the others once per run (for example EC50s fixed by the
     requirement that the untreated model sits at its baseline steady state); it returns a dict with exactly the
-    keys in ``derived``.
+    keys in ``derived``. ``conditions`` (:class:`ckdmbd.model.derivation.Condition`) state when those constants
+    exist; a parameter set that breaks one is refused before the run with a message naming the parameters.
     """
 
     name: str
@@ -93,6 +94,7 @@ class Submodel:
     citations: tuple[str, ...] = ()
     derive: Callable[[Mapping[str, float]], dict[str, float]] | None = None
     derived: tuple[str, ...] = ()
+    conditions: tuple = ()
 
     @property
     def inputs(self) -> tuple[str, ...]:

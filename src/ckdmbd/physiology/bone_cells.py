@@ -11,6 +11,7 @@ import math
 
 import numba
 
+from ckdmbd.model.derivation import constant, parameter, strictly_between
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 from ckdmbd.physiology._math import hill, ppow
 
@@ -115,8 +116,35 @@ def cell_kinetics(responding_osteoblasts, osteoblasts_fast, osteoblasts_slow, os
             deposition, activation, koutTGFact * tgf)
 
 
+def _tgfb_effect_condition(derived: str, floor_fraction: str, emax: str, what: str):
+    """TGF-beta effects E0 + Emax h(TGFb) with E0 = floor_fraction x Pic0 must equal Pic0 at the baseline TGF-beta."""
+    return strictly_between(
+        derived, what, ("Pic0", floor_fraction, emax), parameter("Pic0"),
+        (f"{floor_fraction} x Pic0", lambda p: p[floor_fraction] * p["Pic0"]),
+        (f"{floor_fraction} x Pic0 + {emax}", lambda p: p[floor_fraction] * p["Pic0"] + p[emax]))
+
+
+CONDITIONS = (
+    _tgfb_effect_condition("EC50PicROB", "FracPicROB", "EmaxPicROB",
+                           "the TGF-beta effect on responding-osteoblast differentiation"),
+    _tgfb_effect_condition("EC50PicOB", "FracPicOB", "EmaxPicOB", "the TGF-beta effect on osteoblast differentiation"),
+    _tgfb_effect_condition("EC50PicOC", "FracPicOC", "EmaxPicOC", "the TGF-beta effect on osteoclast apoptosis"),
+    strictly_between("EC50MeffOC", "the RANK-RANKL effect on osteoclast production", ("E0Meff", "EmaxMeffOC"),
+                     constant("its baseline value", 1.0), parameter("E0Meff"),
+                     ("E0Meff + EmaxMeffOC", lambda p: p["E0Meff"] + p["EmaxMeffOC"])),
+    strictly_between("EC50surv", "the RANKL effect on osteoclast survival", ("E0RANKL", "EmaxL"),
+                     constant("its baseline value", 1.0), parameter("E0RANKL"), parameter("EmaxL")),
+    strictly_between("EC50PicOBkb", "the TGF-beta effect on osteoblast apoptosis", ("MultPicOBkb", "FracPic0kb"),
+                     constant("its baseline value (1 x Pic0)", 1.0), ("MultPicOBkb", lambda p: p["MultPicOBkb"]),
+                     ("FracPic0kb", lambda p: p["FracPic0kb"])),
+    strictly_between("RUNkb50", "the RUNX2 effect on osteoblast apoptosis", ("E0RUNX2kbEffFACT", "RUNkbMaxFact"),
+                     constant("its baseline value (1 x kb)", 1.0), parameter("E0RUNX2kbEffFACT"),
+                     ("E0RUNX2kbEffFACT x (1 - RUNkbMaxFact)",
+                      lambda p: p["E0RUNX2kbEffFACT"] * (1.0 - p["RUNkbMaxFact"]))),
+)
+
 SUBMODEL = Submodel("bone_cells", __doc__, cell_kinetics, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
                     derive, (
                         "bigDb", "Dr", "E0PicROB", "EC50PicROB", "E0PicOB", "EC50PicOB", "EC50MeffOC", "E0PicOC",
                         "EC50PicOC", "EC50surv", "kinTGF", "koutTGFact", "E0PicOBkb", "EmaxPicOBkb", "EC50PicOBkb",
-                        "E0RUNX2kbEff", "RUNkbMax", "RUNkb50", "OBfast0"))
+                        "E0RUNX2kbEff", "RUNkbMax", "RUNkb50", "OBfast0"), CONDITIONS)

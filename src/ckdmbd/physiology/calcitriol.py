@@ -24,6 +24,7 @@ import math
 
 import numba
 
+from ckdmbd.model.derivation import above, parameter
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 from ckdmbd.physiology._math import hill, ppow, smooth_floor
 
@@ -124,9 +125,15 @@ def calcitriol_synthesis_with_fgf23(pth_pM, phosphate_mM, hydroxylase, calcitrio
 
 
 _DERIVED = ("T66", "PhosEffMax", "PhosEff50_corrected")
+PHOSPHATE_CONDITIONS = (
+    above("PhosEff50_corrected", "the phosphate EC50 of 1-alpha-hydroxylase inhibition (baseline phosphate lowers "
+          "the effect from PhosEff0 to 1)", ("PhosEff0",), parameter("PhosEff0"), 1.0),
+)
+
 REFERENCE = Submodel("calcitriol", __doc__, calcitriol_synthesis_reference, OUTPUTS, STATES, PROCESSES,
                      ("PetersonRiggs2010",), derive_reference, _DERIVED)
 CORRECTED = Submodel("calcitriol", __doc__, calcitriol_synthesis, OUTPUTS, STATES, PROCESSES,
-                     ("PetersonRiggs2010",), derive_default, _DERIVED)
+                     ("PetersonRiggs2010",), derive_default, _DERIVED, PHOSPHATE_CONDITIONS)
 DEFAULT = Submodel("calcitriol", __doc__, calcitriol_synthesis_with_fgf23, OUTPUTS, STATES, PROCESSES,
-                   ("PetersonRiggs2010", "ACOP2020FGF23", "PMC8558908HD", "Brandi2002"), derive_default, _DERIVED)
+                   ("PetersonRiggs2010", "ACOP2020FGF23", "PMC8558908HD", "Brandi2002"), derive_default, _DERIVED,
+                   PHOSPHATE_CONDITIONS)

@@ -7,6 +7,7 @@ which is how intermittent PTH (teriparatide) is anabolic in this model.
 
 import numba
 
+from ckdmbd.model.derivation import constant, parameter, strictly_between
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 
 STATES = (
@@ -54,7 +55,18 @@ def signalling_uremic(runx2_state, creb, bcl2, bone_pth_pM, RX2Kin, E0rx2Kout, E
                       E0crebKin, EmaxPTHcreb, EC50PTHcreb, crebKout, bcl2Kout)
 
 
+CONDITIONS = (
+    strictly_between("EC50PTHRX2x", "the PTH EC50 of RUNX2 degradation", ("RX2Kout0", "E0rx2Kout", "EmaxPTHRX2x"),
+                     parameter("RX2Kout0"), parameter("E0rx2Kout"),
+                     ("E0rx2Kout + EmaxPTHRX2x", lambda p: p["E0rx2Kout"] + p["EmaxPTHRX2x"])),
+    strictly_between("EC50PTHcreb", "the PTH EC50 of CREB production", ("E0crebKin", "EmaxPTHcreb"),
+                     constant("its baseline value", 1.0), parameter("E0crebKin"),
+                     ("E0crebKin + EmaxPTHcreb", lambda p: p["E0crebKin"] + p["EmaxPTHcreb"])),
+)
+
 SUBMODEL = Submodel("osteoblast_signalling", __doc__, signalling, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
-                    derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"))
+                    derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"),
+                    CONDITIONS)
 DEFAULT = Submodel("osteoblast_signalling", __doc__, signalling_uremic, OUTPUTS, STATES, PROCESSES,
-                   ("PetersonRiggs2010",), derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"))
+                   ("PetersonRiggs2010",), derive, ("RX2Kin", "EC50PTHRX2x", "EC50PTHcreb", "crebKin0"),
+                    CONDITIONS)

@@ -43,6 +43,7 @@ import math
 
 import numba
 
+from ckdmbd.model.derivation import constant, parameter, strictly_between
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 from ckdmbd.physiology._math import hill, ppow
 from ckdmbd.physiology.calcium_speciation import baseline_ionized_calcium
@@ -238,11 +239,23 @@ def gland_tissue(ca_mM, ionized_calcium_mM, vdr_gland_pM, phosphate_mM, plasma_p
             graft_revascularisation_rate * (1.0 - graft_function), drive, rho, autonomous)
 
 
+SECRETION_CONDITIONS = (
+    strictly_between("T60", "the calcium EC50 of PTH secretion", ("pth_secretion_baseline", "T58", "T61"),
+                     parameter("pth_secretion_baseline"), parameter("T58"), parameter("T61")),
+)
+CALCITRIOL_CONDITIONS = (
+    *SECRETION_CONDITIONS,
+    strictly_between("Ctriol50", "the calcitriol EC50 of the gland's capacity", ("CtriolMin", "CtriolMax"),
+                     constant("the effect at baseline calcitriol", 1.0), parameter("CtriolMin"),
+                     parameter("CtriolMax")),
+)
+
 REFERENCE = Submodel("parathyroid", __doc__, gland_reference, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),
-                     derive_secretion, ("T60",))
+                     derive_secretion, ("T60",), SECRETION_CONDITIONS)
 CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
-                     ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"))
+                     ("PetersonRiggs2010", "OpenBoneMin"), derive_default, ("T60", "Ctriol50"),
+                     CALCITRIOL_CONDITIONS)
 DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
                    ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996", "Silver1986",
                     "Brandi2002", "Fukagawa1999", "Gogusev1997", "Nefrologia2010"), derive_tissue,
-                   ("T60", "Ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"))
+                   ("T60", "Ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"), CALCITRIOL_CONDITIONS)

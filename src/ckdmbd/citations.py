@@ -277,6 +277,19 @@ CITATIONS: dict[str, str] = {
         "Bundy JD, Cai X, Mehta RC et al. Serum calcification propensity and clinical events in CKD (CRIC, mean T50 "
         "313 min). Clin J Am Soc Nephrol 2019;14:1562-1571. doi:10.2215/CJN.04710419"
     ),
+    "Parfitt1976": (
+        "Parfitt AM. The actions of parathyroid hormone on bone: relation to bone remodeling and turnover, calcium "
+        "homeostasis, and metabolic bone disease. Part I: mechanisms of calcium transfer between blood and bone. "
+        "Metabolism 1976;25(7):809-844"
+    ),
+    "TalmageMobley2008": (
+        "Talmage RV, Mobley HT. Calcium homeostasis: reassessment of the actions of parathyroid hormone. Gen Comp "
+        "Endocrinol 2008;156(1):1-8"
+    ),
+    "Massry1976": (
+        "Massry SG, Stein R, Garty J, et al. Skeletal resistance to the calcemic action of parathyroid hormone in "
+        "uremia: role of 1,25(OH)2D3. Kidney Int 1976;9(6):467-474"
+    ),
     "Bergmann1983": (
         "Bergmann P, Paternot T, Schoutens A. Calcium accretion rate and exchangeable pool in 7 body areas by "
         "whole-body counting after 47Ca (accretion 336 +- 115 mg/24 h, exchangeable pool 5668 +- 1221 mg). Calcif "

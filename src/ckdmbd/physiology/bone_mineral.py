@@ -118,6 +118,13 @@ SUBMODEL = Submodel("bone_mineral", __doc__, mineral_fluxes, OUTPUTS, STATES, PR
 # (resorption and release with Qbone, formation with the open sites and with ECF calcium and phosphate, uptake with
 # the exchangeable calcium and ECF phosphate), so no pool can go negative.
 #
+# PTH also holds plasma calcium through the bone-lining cells, without remodelling (Parfitt 1976; Talmage & Mobley
+# 2008): a share (bone_release_pth_effect, 8 %) of the passive release into the exchangeable pool needs PTH, with
+# calcitriol permissive (Massry 1976: uremic bone's calcaemic resistance to PTH is corrected by 1,25(OH)2D3), and
+# the passive uptake is of order 0.7 in the exchangeable calcium rather than first order. Both were fitted together,
+# one set for every case: without them calcium in an anuric patient hardly follows PTH (cinacalcet lowered it by
+# 0.15 % against 6.8 % published, Block 2004) and calcitriol lowered it.
+#
 # Hungry bone emerges: high PTH raises resorption, the sites it opens fill the remodelling space until formation keeps
 # pace; when PTH falls resorption stops within days (osteoclasts) while osteoblasts keep refilling the open sites for
 # weeks to months, drawing calcium and phosphate from the ECF.
@@ -181,6 +188,7 @@ def derive_default(p):
         "bone_exchangeable0": p["exchangeable_calcium_total"] - p["P_0"],
         "bone_phosphate_K": p["bone_exchange_phosphate_half_saturation"],
         "bone_phosphate_saturation0": po4_0 / (po4_0 + p["bone_exchange_phosphate_half_saturation"]),
+        "bone_release_pth_ref": p["PTH_0"] / p["V1"],
     }
 
 
@@ -190,7 +198,9 @@ def cell_bounded_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, phosp
                         MOCratio0, MOCratioGam, Qbone_0, kLShap, kHApIn, bone_accretion_h, bone_site_K,
                         bone_site_occupancy0, bone_capo4_K, bone_capo4_saturation0, bone_resorption_K,
                         bone_exchangeable_calcium, bone_exchange_h, bone_exchangeable0, bone_phosphate_K,
-                        bone_phosphate_saturation0):
+                        bone_phosphate_saturation0, bone_pth_pM, bone_release_pth_ref, bone_release_pth_effect,
+                        bone_release_pth_half, bone_exchange_uptake_order, vdr_gut_pM, calcitriol_baseline_pM,
+                        bone_release_calcitriol_half):
     """Resorption, formation and passive exchange of mineralised bone (mmol Ca/h), each bounded by its cells and by
     the pool it draws on."""
     oc_g = ppow(osteoclasts, J14OCgam)
@@ -210,8 +220,18 @@ def cell_bounded_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, phosp
     # mass: +9 % calcium for +9 % bone); the uptake needs ECF phosphate for the mineral (half-saturation
     # bone_phosphate_K, so only hypophosphataemia limits it).
     po4 = max(phosphate_mM, 0.0)
-    to_exchangeable = bone_exchange_h * mineral
-    to_mineral = (bone_exchange_h * max(bone_exchangeable_calcium, 0.0) / bone_exchangeable0
+    # PTH's calcaemic action on bone through the lining cells (Parfitt 1976; Talmage & Mobley 2008): a share
+    # bone_release_pth_effect of the passive release is held up by PTH, with calcitriol permissive (Massry 1976).
+    # The signal is 1 at the healthy baseline; the effect is a hyperbola normalised to 1 there, bounded in
+    # [1 - effect, 1 + effect / half] and 1 - effect without PTH.
+    v = max(vdr_gut_pM, 0.0)
+    permissive = v / (v + bone_release_calcitriol_half) * (calcitriol_baseline_pM + bone_release_calcitriol_half) / (
+        calcitriol_baseline_pM)
+    r = max(bone_pth_pM, 0.0) / bone_release_pth_ref * permissive
+    lining = (1.0 - bone_release_pth_effect) + bone_release_pth_effect * r * (1.0 + bone_release_pth_half) / (
+        r + bone_release_pth_half)
+    to_exchangeable = bone_exchange_h * mineral * lining
+    to_mineral = (bone_exchange_h * ppow(bone_exchangeable_calcium / bone_exchangeable0, bone_exchange_uptake_order)
                   * po4 / (po4 + bone_phosphate_K) / bone_phosphate_saturation0)
     return (resorption, formation, to_exchangeable, to_mineral, kHApIn * osteoblasts_total,
             kLShap * hydroxyapatite_formation, activity)
@@ -219,7 +239,8 @@ def cell_bounded_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, phosp
 
 DEFAULT = Submodel(
     "bone_mineral", __doc__, cell_bounded_fluxes, DEFAULT_OUTPUTS, DEFAULT_STATES, DEFAULT_PROCESSES,
-    ("PetersonRiggs2010", "Bergmann1983", "Agerbaek1991", "Gotch2010"), derive_default,
+    ("PetersonRiggs2010", "Bergmann1983", "Agerbaek1991", "Gotch2010", "Parfitt1976", "TalmageMobley2008",
+     "Massry1976", "Fine2003", "Block2004"), derive_default,
     ("J14OC50", "MOCratio0", "kLShap", "kHApIn", "T13", "bone_accretion_h", "bone_site_K", "bone_site_occupancy0",
      "bone_capo4_K", "bone_capo4_saturation0", "bone_resorption_K", "bone_exchange_h", "bone_exchangeable0",
-     "bone_phosphate_K", "bone_phosphate_saturation0"))
+     "bone_phosphate_K", "bone_phosphate_saturation0", "bone_release_pth_ref"))

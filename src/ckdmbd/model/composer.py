@@ -22,13 +22,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
 from ckdmbd.model.framework import Process, State, Submodel
+from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
 
 ELEMENTS = ("calcium", "phosphate", "water")
 """Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
@@ -38,6 +39,52 @@ of the default configuration holds 1 L of water per L). A model books only those
 ELEMENT_UNITS = {"calcium": "mmol", "phosphate": "mmol", "water": "L"}
 
 _CONSERVATION_TOL = 1e-12
+
+
+class _ReadRecorder(dict):
+    """A parameter dict that notes which names ``derive()`` reads, so that an event changing only other
+    parameters can skip re-deriving (``CompiledModel.parameter_vector_after``). Iterating over it (or copying it)
+    counts as reading everything."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+        self.read_all = False
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _everything(self):
+        self.read_all = True
+
+    def __iter__(self):
+        self._everything()
+        return super().__iter__()
+
+    def keys(self):
+        self._everything()
+        return super().keys()
+
+    def items(self):
+        self._everything()
+        return super().items()
+
+    def values(self):
+        self._everything()
+        return super().values()
+
+    def copy(self):
+        self._everything()
+        return dict(super().items())
 
 
 class ModelDefinitionError(ValueError):
@@ -71,6 +118,11 @@ class CompiledModel:
     content_weights: Mapping[str, np.ndarray]
     """Per element, mmol of that element per unit of each state (zeros for ledger states)."""
     generated: ModuleType
+    _derive_reads: set[str] | None = field(default=None, init=False, repr=False)
+    _derive_reads_all: bool = field(default=False, init=False, repr=False)
+    jacobian: JacobianStructure | None = None
+    """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
+    differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
 
     @property
     def n_states(self) -> int:
@@ -102,7 +154,7 @@ class CompiledModel:
 
     def full_parameters(self, base: Mapping[str, float]) -> dict[str, float]:
         """Base parameters plus every submodel's derived constants, in dependency order."""
-        values = {k: float(v) for k, v in base.items()}
+        values = _ReadRecorder({k: float(v) for k, v in base.items()})
         for sm in self.submodels:
             if sm.derive is not None:
                 derived = sm.derive(values)
@@ -111,7 +163,25 @@ class CompiledModel:
                         f"submodel {sm.name!r}: derive() returned {sorted(derived)}, declared {sorted(sm.derived)}"
                     )
                 values.update({k: float(v) for k, v in derived.items()})
-        return values
+        self._derive_reads_all |= values.read_all  # sticky: one derivation that iterated is enough
+        self._derive_reads = (self._derive_reads or set()) | values.read
+        return dict(values)
+
+    def parameter_vector_after(self, p: np.ndarray, base: Mapping[str, float], changed: set[str]) -> np.ndarray:
+        """The parameter vector after an event changed the base parameters ``changed`` (``p``: the vector before).
+
+        When no ``derive()`` has read any of them (recorded on every full derivation) and none is a derived name,
+        only their entries change: an event that sets, say, a session's end time does not re-run every submodel's
+        derivation. Otherwise (or before any derivation was recorded) the full :meth:`parameter_vector`."""
+        reads = None if self._derive_reads_all else self._derive_reads
+        derived = {d for sm in self.submodels for d in sm.derived}
+        if reads is None or changed & reads or changed & derived:
+            return self.parameter_vector(base)
+        out = p.copy()
+        for name in changed:
+            if name in self.parameter_names:
+                out[self.parameter_names.index(name)] = float(base[name])
+        return out
 
     def parameter_vector(self, base: Mapping[str, float]) -> np.ndarray:
         full = self.full_parameters(base)
@@ -249,6 +319,9 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
 
     source = _generate_source(ordered, states, params, outputs, processes, ledger)
     module = _load_generated(name, source, ordered)
+    proc_rate = {proc.name: proc.rate for _sm, proc in processes}
+    structure = jacobian_structure(ordered, states, processes,
+                                   [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
     return CompiledModel(
         name=name,
         submodels=tuple(ordered),
@@ -259,6 +332,7 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
         ledger=tuple(ledger),
         content_weights=weights,
         generated=module,
+        jacobian=structure,
     )
 
 

@@ -60,7 +60,7 @@ import numpy as np
 from numba import njit, types
 from numpy.typing import ArrayLike
 
-__all__ = ["integrate_fixed", "integrate_segment", "solve"]
+__all__ = ["fd_jacobian", "integrate_fixed", "integrate_segment", "integrate_segment_coloured", "solve"]
 
 # ---------------------------------------------------------------------------
 # RODAS coefficients (method 1 of the RODAS code).
@@ -199,6 +199,11 @@ RHS_TYPE = types.FunctionType(RHS_SIGNATURE)
 _SEGMENT_SIGNATURE = types.Tuple((_I8, _VEC_C, _I8, _I8, _I8, _F8))(
     RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _VEC_A, _MAT_A, _I8, _F8, _F8, _F8, _I8, _I8
 )
+_IVEC_A = types.Array(_I8, 1, "A")
+_COLOURED_SIGNATURE = types.Tuple((_I8, _VEC_C, _I8, _I8, _I8, _F8, _I8))(
+    RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _VEC_A, _MAT_A, _I8, _F8, _F8, _F8, _I8, _I8,
+    _IVEC_A, _IVEC_A, _IVEC_A, _IVEC_A, types.boolean, types.boolean,
+)
 _FIXED_SIGNATURE = _VEC_C(RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _I8, _VEC_A, _MAT_A, _I8)
 
 
@@ -330,6 +335,79 @@ def _fd_jacobian(
     ok = ok and _all_finite(dy)
     dt = tp - t
     inv = 1.0 / dt
+    for i in range(n):
+        fx[i] = (dy[i] - f0[i]) * inv
+    return nev if ok else -nev
+
+
+@njit(cache=True)
+def _coloured_jacobian(
+    rhs: Callable,
+    t: float,
+    t_scale: float,
+    t_max: float,
+    y: np.ndarray,
+    p: np.ndarray,
+    f0: np.ndarray,
+    jac: np.ndarray,
+    fx: np.ndarray,
+    ytmp: np.ndarray,
+    dy: np.ndarray,
+    delta: np.ndarray,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+    time_dependent: bool,
+) -> int:
+    """Forward-difference Jacobian on a known sparsity pattern, one rhs call per colour, and df/dt.
+
+    Columns of one colour share no nonzero row (ckdmbd.model.sparsity), so perturbing them together and reading
+    each column's own rows recovers every column as _fd_jacobian would (same increments, same backward fallback,
+    per colour).  Only pattern entries of jac are written: the caller keeps the rest zero.  df/dt is formed only
+    when the rhs reads t (else it is exactly zero).  Returns the rhs calls, negated if a non-finite value could
+    not be avoided.
+    """
+    n = y.shape[0]
+    nev = 0
+    ok = True
+    for i in range(n):
+        ytmp[i] = y[i]
+    for c in range(colour_ptr.shape[0] - 1):
+        for sign in (1.0, -1.0):
+            for m in range(colour_ptr[c], colour_ptr[c + 1]):
+                j = colour_cols[m]
+                yj = y[j]
+                d = sign * max(_SQRT_EPS * abs(yj), _DELTA_FLOOR)
+                ytmp[j] = yj + d
+                delta[j] = ytmp[j] - yj
+            rhs(t, ytmp, p, dy)
+            nev += 1
+            if _all_finite(dy):
+                break
+            if sign < 0.0:
+                ok = False
+        for m in range(colour_ptr[c], colour_ptr[c + 1]):
+            j = colour_cols[m]
+            inv = 1.0 / delta[j]
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = col_rows[r]
+                jac[i, j] = (dy[i] - f0[i]) * inv
+            ytmp[j] = y[j]
+    if not time_dependent:
+        for i in range(n):
+            fx[i] = 0.0
+        return nev if ok else -nev
+    dt0 = _SQRT_EPS * max(abs(t), t_scale)
+    tp = t + dt0 if t + dt0 <= t_max else t - dt0
+    rhs(tp, y, p, dy)
+    nev += 1
+    if not _all_finite(dy) and tp > t:
+        tp = t - dt0
+        rhs(tp, y, p, dy)
+        nev += 1
+    ok = ok and _all_finite(dy)
+    inv = 1.0 / (tp - t)
     for i in range(n):
         fx[i] = (dy[i] - f0[i]) * inv
     return nev if ok else -nev
@@ -486,8 +564,8 @@ def _initial_step(
 # ---------------------------------------------------------------------------
 # public compiled driver
 # ---------------------------------------------------------------------------
-@njit(_SEGMENT_SIGNATURE, cache=True)
-def integrate_segment(
+@njit(cache=True)
+def _integrate(
     rhs: Callable,
     t0: float,
     t1: float,
@@ -501,40 +579,16 @@ def integrate_segment(
     h_init: float,
     max_steps: int,
     n_implicit: int,
-) -> tuple[int, np.ndarray, int, int, int, float]:
-    """Integrate dy/dt = rhs(t, y, p, dydt) from t0 to t1 (t1 > t0) with RODAS.
-
-    rhs: a numba-jitted function rhs(t: float64, y: float64[:], p: float64[:],
-      dydt: float64[:]) -> None that writes dydt in place.  It is called through
-      a first-class function pointer of type RHS_TYPE (RHS_SIGNATURE, all three
-      arrays C-contiguous); a lazily jitted rhs is compiled for it on first use.
-    y0: float64[:] initial state (not modified). p: float64[:] parameters passed
-      through to rhs (copied to a contiguous array if it is a strided view).
-    t_out: float64[:] sorted output times (whole run); y_out: float64[:, :]
-      (len(t_out), n) filled in place for every index i >= first_out with
-      t0 <= t_out[i] < t1, and also t_out[i] == t1 when that is the last output
-      (i == len(t_out)-1); values between steps come from the RODAS dense output
-      (order 3).  Indices i >= first_out with t_out[i] < t0 are skipped (left
-      untouched) -- callers should not produce them.
-    rtol, atol: float64 scalars (componentwise error norm: RMS of
-      err_i / (atol + rtol*max(|y_i|, |ynew_i|))).
-    h_init: float64 initial step (<= 0 means choose automatically).
-    max_steps: bound on step attempts (accepted + rejected) in this call.
-    n_implicit: states y[n_implicit:] are quadratures -- no derivative may
-      depend on them (their Jacobian columns are taken as zero, unchecked) --
-      and are integrated without finite differences or factorisation (module
-      docstring); the same step to rounding, n - n_implicit fewer rhs calls per
-      Jacobian.  n_implicit <= 0 or >= n: all states implicit (full matrix).
-    Returns a tuple (status, y_end, next_out, n_steps, n_rhs, h_last):
-      status 0 = success, 1 = max_steps exceeded, 2 = step size underflow
-      (h < 1e-14*|t|), 3 = non-finite values in rhs/state.
-      y_end: state reached (t1 on success, else the last accepted state).
-      next_out = index of the first t_out not yet filled.
-      n_steps: accepted steps; n_rhs: rhs evaluations (Jacobian included).
-      h_last: last accepted step size, or if the final step was shortened to
-      land on t1, the step the controller had proposed (warm start).
-    Never raises on solver failure: returns the status code.
-    """
+    coloured: bool,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+    time_dependent: bool,
+    restart_estimate: bool,
+) -> tuple[int, np.ndarray, int, int, int, float, int]:
+    """The driver behind integrate_segment (dense FD Jacobian, coloured = False) and integrate_segment_coloured;
+    returns integrate_segment's tuple plus the number of rejected step attempts."""
     n = y0.shape[0]
     n_out = t_out.shape[0]
     y = np.empty(n)
@@ -547,7 +601,8 @@ def integrate_segment(
     ytmp = np.empty(n)
     dy = np.empty(n)
     ni = n if (n_implicit <= 0 or n_implicit > n) else n_implicit
-    jac = np.empty((n, ni))
+    jac = np.zeros((n, ni))  # the coloured Jacobian writes only its pattern: the rest stays zero
+    delta = np.empty(ni)
     e = np.empty((ni, ni))
     piv = np.empty(ni, dtype=np.int64)
     u = np.empty((_NSTAGE, n))
@@ -570,17 +625,23 @@ def integrate_segment(
         k += 1
 
     if not (span > 0.0):
-        return 0, y, k, 0, 0, h_init
+        return 0, y, k, 0, 0, h_init, 0
 
     if not _all_finite(y):
-        return 3, y, k, 0, 0, h_init
+        return 3, y, k, 0, 0, h_init, 0
 
     rhs(t, y, pc, f0)
     n_rhs += 1
     if not _all_finite(f0):
-        return 3, y, k, 0, n_rhs, h_init
+        return 3, y, k, 0, n_rhs, h_init, 0
 
-    if h_init > 0.0:
+    if h_init > 0.0 and restart_estimate:
+        # a restart after an event: the previous segment's step may be far off for the new rates (a session
+        # starts), so the Hairer-Norsett-Wanner estimate at the new state caps it
+        h_est, nr = _initial_step(rhs, t0, t1, y, f0, pc, rtol, atol, ytmp, dy)
+        n_rhs += nr
+        h = min(h_init, h_est, span)
+    elif h_init > 0.0:
         h = min(h_init, span)
     else:
         h, nr = _initial_step(rhs, t0, t1, y, f0, pc, rtol, atol, ytmp, dy)
@@ -608,7 +669,11 @@ def integrate_segment(
             h = t1 - t
             last = True
         if need_jac:
-            nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
+            if coloured:
+                nev = _coloured_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr,
+                                         colour_cols, col_ptr, col_rows, time_dependent)
+            else:
+                nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
             n_rhs += abs(nev)
             if nev < 0:
                 status = 3
@@ -680,7 +745,135 @@ def integrate_segment(
             reject = True
             last_bad = False
             h = h / fac
+    return status, y, k, n_steps, n_rhs, h_last, n_attempts - n_steps
+
+
+
+
+@njit(_SEGMENT_SIGNATURE, cache=True)
+def integrate_segment(
+    rhs: Callable,
+    t0: float,
+    t1: float,
+    y0: np.ndarray,
+    p: np.ndarray,
+    t_out: np.ndarray,
+    y_out: np.ndarray,
+    first_out: int,
+    rtol: float,
+    atol: float,
+    h_init: float,
+    max_steps: int,
+    n_implicit: int,
+) -> tuple[int, np.ndarray, int, int, int, float]:
+    """Integrate dy/dt = rhs(t, y, p, dydt) from t0 to t1 (t1 > t0) with RODAS.
+
+    rhs: a numba-jitted function rhs(t: float64, y: float64[:], p: float64[:],
+      dydt: float64[:]) -> None that writes dydt in place.  It is called through
+      a first-class function pointer of type RHS_TYPE (RHS_SIGNATURE, all three
+      arrays C-contiguous); a lazily jitted rhs is compiled for it on first use.
+    y0: float64[:] initial state (not modified). p: float64[:] parameters passed
+      through to rhs (copied to a contiguous array if it is a strided view).
+    t_out: float64[:] sorted output times (whole run); y_out: float64[:, :]
+      (len(t_out), n) filled in place for every index i >= first_out with
+      t0 <= t_out[i] < t1, and also t_out[i] == t1 when that is the last output
+      (i == len(t_out)-1); values between steps come from the RODAS dense output
+      (order 3).  Indices i >= first_out with t_out[i] < t0 are skipped (left
+      untouched) -- callers should not produce them.
+    rtol, atol: float64 scalars (componentwise error norm: RMS of
+      err_i / (atol + rtol*max(|y_i|, |ynew_i|))).
+    h_init: float64 initial step (<= 0 means choose automatically).
+    max_steps: bound on step attempts (accepted + rejected) in this call.
+    n_implicit: states y[n_implicit:] are quadratures -- no derivative may
+      depend on them (their Jacobian columns are taken as zero, unchecked) --
+      and are integrated without finite differences or factorisation (module
+      docstring); the same step to rounding, n - n_implicit fewer rhs calls per
+      Jacobian.  n_implicit <= 0 or >= n: all states implicit (full matrix).
+    Returns a tuple (status, y_end, next_out, n_steps, n_rhs, h_last):
+      status 0 = success, 1 = max_steps exceeded, 2 = step size underflow
+      (h < 1e-14*|t|), 3 = non-finite values in rhs/state.
+      y_end: state reached (t1 on success, else the last accepted state).
+      next_out = index of the first t_out not yet filled.
+      n_steps: accepted steps; n_rhs: rhs evaluations (Jacobian included).
+      h_last: last accepted step size, or if the final step was shortened to
+      land on t1, the step the controller had proposed (warm start).
+    Never raises on solver failure: returns the status code.
+    """
+    none = np.zeros(1, dtype=np.int64)
+    status, y, k, n_steps, n_rhs, h_last, _rej = _integrate(
+        rhs, t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,
+        False, none, none, none, none, True, False)
     return status, y, k, n_steps, n_rhs, h_last
+
+
+@njit(_COLOURED_SIGNATURE, cache=True)
+def integrate_segment_coloured(
+    rhs: Callable,
+    t0: float,
+    t1: float,
+    y0: np.ndarray,
+    p: np.ndarray,
+    t_out: np.ndarray,
+    y_out: np.ndarray,
+    first_out: int,
+    rtol: float,
+    atol: float,
+    h_init: float,
+    max_steps: int,
+    n_implicit: int,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+    time_dependent: bool,
+    restart_estimate: bool,
+) -> tuple[int, np.ndarray, int, int, int, float, int]:
+    """integrate_segment with a Jacobian by coloured finite differences on a known sparsity pattern.
+
+    colour_ptr, colour_cols, col_ptr, col_rows: the pattern of the first n_implicit columns and its colouring
+    (ckdmbd.model.sparsity.JacobianStructure); every nonzero of df/dy must lie in the pattern (entries outside
+    it are taken as zero).  time_dependent: the rhs reads t (else df/dt = 0 and is not formed).
+    restart_estimate: when h_init > 0 (a restart), start with min(h_init, the Hairer-Norsett-Wanner estimate
+    at the new state) instead of h_init alone.  Returns integrate_segment's tuple plus the number of rejected
+    step attempts.
+    """
+    return _integrate(rhs, t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,
+                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate)
+
+
+_JAC_SIGNATURE = _MAT_A(RHS_TYPE, _F8, _VEC_A, _VEC_A, _I8, _IVEC_A, _IVEC_A, _IVEC_A, _IVEC_A)
+
+
+@njit(_JAC_SIGNATURE, cache=True)
+def fd_jacobian(
+    rhs: Callable,
+    t: float,
+    y: np.ndarray,
+    p: np.ndarray,
+    n_implicit: int,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+) -> np.ndarray:
+    """The (n, n_implicit) Jacobian the solver uses at (t, y): coloured finite differences on the given pattern,
+    or column by column when colour_ptr has fewer than two entries.  For tests and diagnostics."""
+    n = y.shape[0]
+    yc = np.ascontiguousarray(y)
+    pc = np.ascontiguousarray(p)
+    f0 = np.empty(n)
+    fx = np.empty(n)
+    ytmp = np.empty(n)
+    dy = np.empty(n)
+    jac = np.zeros((n, n_implicit))
+    rhs(t, yc, pc, f0)
+    if colour_ptr.shape[0] < 2:
+        _fd_jacobian(rhs, t, 1.0, np.inf, yc, pc, f0, jac, fx, ytmp, dy, n_implicit)
+    else:
+        delta = np.empty(n_implicit)
+        _coloured_jacobian(rhs, t, 1.0, np.inf, yc, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr, colour_cols,
+                           col_ptr, col_rows, False)
+    return jac
 
 
 @njit(_FIXED_SIGNATURE, cache=True)

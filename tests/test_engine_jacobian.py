@@ -1,6 +1,7 @@
 """The engine's Jacobian: the sparsity pattern read from the submodels' source misses no dependence, the coloured
-finite differences equal the column-by-column ones and central differences, and runs with the coloured engine
-agree with the former dense engine.
+finite differences (generic, and the model's generated solver that re-evaluates only the submodels a colour reaches)
+equal the column-by-column ones and central differences, and runs with the coloured engine agree with the former
+dense engine.
 
 States are taken along real runs (a dialysis fortnight in the default configuration, a teriparatide course in the
 reference and corrected ones) and, to leave the neighbourhood of a steady state, the same states scaled by random
@@ -74,13 +75,17 @@ def test_coloured_jacobian_matches_dense_and_central_differences(configuration):
     assert js is not None and js.n_colours < ni  # the pattern is worth colouring at all
     assert set(js.exact_submodels) == {sm.name for sm in m.submodels}  # every submodel's source was read
     for t, y, p in _states(_run(configuration)):
-        coloured = fd_jacobian(m.generated.rhs, t, y, p, ni, js.colour_ptr, js.colour_cols, js.col_ptr, js.col_rows)
+        # the model's own solver: one perturbation per colour, re-evaluating only the submodels it reaches
+        coloured = m.generated.fd_jacobian(t, y, p, ni, js.colour_ptr, js.colour_cols, js.col_ptr, js.col_rows)
+        generic = fd_jacobian(m.generated.rhs, t, y, p, ni, js.colour_ptr, js.colour_cols, js.col_ptr, js.col_rows)
         dense = fd_jacobian(m.generated.rhs, t, y, p, ni, NO_COLOURS, NO_COLOURS, NO_COLOURS, NO_COLOURS)
         central, right = _differences(m.generated.rhs, t, y, p, ni)
         # no dependence outside the pattern: perturbing a state leaves those derivatives bit-for-bit unchanged
         assert np.all(dense[~js.pattern] == 0.0)
         assert np.all(central[~js.pattern][np.isfinite(central[~js.pattern])] == 0.0)
-        # a derivative reads the same inputs whether its column was perturbed alone or with its colour
+        # a derivative reads the same inputs whether its column was perturbed alone or with its colour, and a
+        # submodel that reads none of a colour's states gives the same outputs whether re-evaluated or not
+        np.testing.assert_array_equal(generic, dense)
         np.testing.assert_array_equal(coloured, dense)
         # and the forward differences are the derivative: scaled by the state, against central differences
         # (or, at a kink, the right-sided slope the solver's forward differences take)
@@ -151,3 +156,11 @@ def test_colouring_never_groups_columns_that_share_a_row():
     for c in np.unique(colour):
         cols = np.flatnonzero(colour == c)
         assert np.all(pattern[:, cols].sum(axis=1) <= 1)
+
+
+def test_tolerance_presets():
+    assert SolverOptions.preset("report") == SolverOptions()  # the default is the report accuracy
+    loose = SolverOptions.preset("population", max_steps_per_segment=10)
+    assert loose.rtol > SolverOptions().rtol and loose.max_steps_per_segment == 10
+    with pytest.raises(ValueError, match="unknown solver preset 'fast'"):
+        SolverOptions.preset("fast")

@@ -85,6 +85,17 @@ class SimulationError(RuntimeError):
     when and why (one line)."""
 
 
+TOLERANCE_PRESETS: dict[str, tuple[float, float]] = {
+    "report": (1e-6, 1e-9),
+    "population": (1e-4, 1e-7),
+    "screen": (1e-3, 1e-6),
+}
+"""(rtol, atol) of each accuracy preset (:meth:`SolverOptions.preset`). ``report`` is the default, for results a
+reader sees; ``population`` for calibration, virtual populations and sensitivity analysis; ``screen`` for a first
+look. Their measured errors against a tight run (rtol 1e-9) on calcium, phosphate, PTH and calcitriol over a
+dialysis patient-year are in the README ("Speed and accuracy") and printed by ``benchmarks/bench_engine.py``."""
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     """Integrator settings. Tolerances apply to every state (mixed absolute/relative error test)."""
@@ -99,6 +110,15 @@ class SolverOptions:
     restart_estimate: bool = True
     """At a restart after an event, cap the previous segment's last step by the Hairer-Norsett-Wanner starting
     step estimate at the new state (a session start changes the rates by orders of magnitude)."""
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> SolverOptions:
+        """Options at a named accuracy (:data:`TOLERANCE_PRESETS`): ``report``, ``population`` or ``screen``."""
+        try:
+            rtol, atol = TOLERANCE_PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown solver preset {name!r}; choose one of {', '.join(TOLERANCE_PRESETS)}") from None
+        return cls(**{"rtol": rtol, "atol": atol, **overrides})
 
     def __post_init__(self):
         if self.backend not in ("rosenbrock", "scipy"):
@@ -396,6 +416,10 @@ def simulate(
     jumps: list[tuple[float, dict[str, float]]] = []
     seg_params: list[np.ndarray] = []
     jac = model.jacobian if opts.jacobian == "coloured" else None
+    integrate = getattr(model.generated, "integrate_coloured", None)
+    if integrate is None:  # a generated module without the direct-call solver
+        def integrate(*args):
+            return integrate_segment_coloured(model.generated.rhs, *args)
     rejected = 0
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed: set[str] = set()
@@ -414,8 +438,8 @@ def simulate(
             seg_starts.append(t0)
             seg_params.append(p)
         if opts.backend == "rosenbrock" and jac is not None:
-            status, y_end, next_out, n_s, n_f, h_last, n_rej = integrate_segment_coloured(
-                model.generated.rhs, t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
+            status, y_end, next_out, n_s, n_f, h_last, n_rej = integrate(
+                t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
                 opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr,
                 jac.col_rows, jac.time_dependent, opts.restart_estimate)
             rejected += n_rej

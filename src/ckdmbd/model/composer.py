@@ -28,7 +28,9 @@ from types import ModuleType
 
 import numpy as np
 
+import ckdmbd.solvers.rosenbrock  # noqa: F401  (the generated solver is copied from it; its source is hashed)
 from ckdmbd.model.framework import Process, State, Submodel
+from ckdmbd.model.solver_codegen import specialised_solver_source
 from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
 
 ELEMENTS = ("calcium", "phosphate", "water")
@@ -317,11 +319,11 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
             weights[el][i] = amount
     outputs = tuple(o for sm in ordered for o in sm.outputs)
 
-    source = _generate_source(ordered, states, params, outputs, processes, ledger)
-    module = _load_generated(name, source, ordered)
     proc_rate = {proc.name: proc.rate for _sm, proc in processes}
     structure = jacobian_structure(ordered, states, processes,
                                    [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
+    source = _generate_source(ordered, states, params, outputs, processes, ledger, structure.submodel_masks)
+    module = _load_generated(name, source, ordered)
     return CompiledModel(
         name=name,
         submodels=tuple(ordered),
@@ -343,6 +345,7 @@ def _generate_source(
     outputs: Sequence[str],
     processes: Sequence[tuple[Submodel, Process]],
     ledger: Sequence[LedgerEntry],
+    masks: np.ndarray,
 ) -> str:
     state_pos = {st.name: i for i, st in enumerate(states)}
     param_pos = {n: i for i, n in enumerate(params)}
@@ -359,28 +362,44 @@ def _generate_source(
 
     imports = []
     body = []
+    partial = []  # rhs_partial: a submodel not marked for colour c reuses its outputs at the base point
+    output_pos = {o: j for j, o in enumerate(outputs)}
     for i, n in enumerate(states):
         body.append(f"    s_{n.name} = y[{i}]")
     used_params = {i for sm in ordered for i in sm.inputs if i in param_pos and i not in state_pos}
     for n in params:
         if n in used_params:
             body.append(f"    q_{n} = p[{param_pos[n]}]")
+    partial.extend(body)
+    use_masks = masks.shape[0] <= 63  # one int64 bit mask per submodel; beyond that evaluate everything
     for k, sm in enumerate(ordered):
         fn = getattr(sm.function, "py_func", sm.function)
         imports.append(f"from {fn.__module__} import {fn.__name__} as _f{k}")
         outs = "".join(f"o_{o}, " for o in sm.outputs)
-        body.append(f"    ({outs}) = _f{k}({', '.join(ref(i) for i in sm.inputs)})")
+        call = f"({outs}) = _f{k}({', '.join(ref(i) for i in sm.inputs)})"
+        body.append(f"    {call}")
+        bits = sum(1 << c for c in range(masks.shape[0]) if masks[c, k]) if use_masks else -1
+        if bits == (1 << masks.shape[0]) - 1 or bits == -1:
+            partial.append(f"    {call}")
+        else:
+            partial.append(f"    if ({bits} >> c) & 1:")
+            partial.append(f"        {call}")
+            partial.append("    else:")
+            partial.extend(f"        o_{o} = o[{output_pos[o]}]" for o in sm.outputs)
 
     deriv: dict[str, list[str]] = {st.name: [] for st in states}
     for _sm, proc in processes:
         for st, coef in proc.stoichiometry.items():
             deriv[st].append(f"{float(coef)!r} * o_{proc.rate}")
     rhs = ["def rhs(t, y, p, dydt):", *body]
+    derivatives = []
     for st in states:
-        rhs.append(f"    dydt[{state_pos[st.name]}] = {' + '.join(deriv[st.name]) or '0.0'}")
+        derivatives.append(f"    dydt[{state_pos[st.name]}] = {' + '.join(deriv[st.name]) or '0.0'}")
     proc_rate = {proc.name: proc.rate for _sm, proc in processes}
     for e in ledger:
-        rhs.append(f"    dydt[{e.state_index}] = o_{proc_rate[e.process]}")
+        derivatives.append(f"    dydt[{e.state_index}] = o_{proc_rate[e.process]}")
+    rhs.extend(derivatives)
+    rhs_partial = ["def rhs_partial(t, y, p, o, c, dydt):", *partial, *derivatives]
     observe = ["def observe(t, y, p, out):", *body]
     for j, o in enumerate(outputs):
         observe.append(f"    out[{j}] = o_{o}")
@@ -397,6 +416,36 @@ def _generate_source(
         "    for i in range(ts.shape[0]):",
         "        observe(ts[i], ys[i], p, out[i])",
         "",
+        "",
+        _JIT,
+        *rhs_partial,
+        "",
+        "",
+        "# hooks of the coloured Jacobian: each colour re-evaluates only the submodels that read its states",
+        _JIT,
+        "def _n_outputs():",
+        f"    return {max(len(outputs), 1)}",
+        "",
+        "",
+        _JIT,
+        "def _colour_setup(t, y, p, o):",
+        "    observe(t, y, p, o)",
+        "",
+        "",
+        _JIT,
+        "def _colour_rhs(c, t, y, p, o, dydt):",
+        "    rhs_partial(t, y, p, o, c, dydt)",
+        "",
+        "",
+        "# the solver with this rhs called directly (ckdmbd.model.solver_codegen)",
+        specialised_solver_source("@numba.njit(cache=True)"),
+        "",
+        "@numba.njit(cache=True)",
+        "def integrate_coloured(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
+        "                       colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate):",
+        "    return _integrate(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
+        "                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate)",
+        "",
     ]
     return "\n".join(
         [*header, _JIT, *rhs, "", "", _JIT, *observe, "", *trailer]
@@ -408,6 +457,8 @@ _JIT = '@numba.njit(cache=True, error_model="numpy")'  # division by zero -> inf
 
 def _load_generated(name: str, source: str, ordered: Sequence[Submodel]) -> ModuleType:
     digest = hashlib.sha256(source.encode())
+    # numba's cache does not notice a change in a callee's module: the solver's source is part of the name
+    digest.update(inspect.getsource(sys.modules["ckdmbd.solvers.rosenbrock"]).encode())
     for sm in ordered:
         fn = getattr(sm.function, "py_func", sm.function)
         digest.update(inspect.getsource(sys.modules[fn.__module__]).encode())

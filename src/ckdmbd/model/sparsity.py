@@ -188,6 +188,10 @@ class JacobianStructure:
     col_ptr: np.ndarray
     col_rows: np.ndarray
     time_dependent: bool
+    submodel_masks: np.ndarray
+    """(n_colours + 1, n_submodels) uint8: 1 where a submodel (in composition order) reads, directly or through
+    other outputs, a state of that colour; the last row: it reads ``t``. The generated solver re-evaluates only
+    those per colour (the others' outputs are unchanged, bit for bit)."""
     exact_submodels: tuple[str, ...]
     """Submodels whose per-output dependences were read from their source (the others count as dense)."""
 
@@ -221,14 +225,20 @@ def jacobian_structure(
     """Pattern of the composed right-hand side: derivative rows (dynamic states, then ledgers ``(row, rate)``)
     against the dynamic state columns."""
     sidx = {st.name: i for i, st in enumerate(states)}
-    dep: dict[str, set[int]] = {}  # output -> dynamic state indices it may depend on
+    sidx["t"] = -1  # time, for the df/dt column
+    dep: dict[str, set[int]] = {}  # output -> dynamic state indices (-1: t) it may depend on
     exact: list[str] = []
+    submodel_reads: list[set[int]] = []
     for sm in ordered:
         per_output = output_dependencies(sm.function, len(sm.outputs))
         if per_output is None:
             per_output = [set(sm.inputs) for _ in sm.outputs]
         else:
             exact.append(sm.name)
+        reads_any: set[int] = set()
+        for r in sm.inputs:
+            reads_any |= {sidx[r]} if r in sidx else dep.get(r, set())
+        submodel_reads.append(reads_any)
         for name, reads in zip(sm.outputs, per_output, strict=True):
             d: set[int] = set()
             for r in reads:
@@ -237,6 +247,7 @@ def jacobian_structure(
                 elif r in dep:
                     d |= dep[r]
             dep[name] = d
+    dep = {k: {i for i in v if i >= 0} for k, v in dep.items()}
     n = len(states)
     pattern = np.zeros((n_total, n), dtype=bool)
     for _sm, proc in processes:
@@ -256,5 +267,10 @@ def jacobian_structure(
         rows.extend(int(x) for x in r)
         col_ptr[j + 1] = len(rows)
     reads_t = any("t" in sm.inputs for sm in ordered)
+    masks = np.zeros((n_col + 1, len(ordered)), dtype=np.uint8)
+    for c in range(n_col):
+        cols = set(order[colour_ptr[c]:colour_ptr[c + 1]].tolist())
+        masks[c] = [bool(r & cols) for r in submodel_reads]
+    masks[n_col] = [-1 in r for r in submodel_reads]
     return JacobianStructure(pattern, colour_ptr, order.astype(np.int64), col_ptr,
-                             np.array(rows, dtype=np.int64), reads_t, tuple(exact))
+                             np.array(rows, dtype=np.int64), reads_t, masks, tuple(exact))

@@ -214,6 +214,7 @@ _FIXED_SIGNATURE = _VEC_C(RHS_TYPE, _F8, _F8, _VEC_A, _VEC_A, _I8, _VEC_A, _MAT_
 def _lu_factor(a: np.ndarray, piv: np.ndarray) -> bool:
     """In-place LU with partial pivoting (row-major, Doolittle). False if singular/NaN."""
     n = a.shape[0]
+    cols = np.empty(n, dtype=np.int64)
     for k in range(n):
         p = k
         amax = abs(a[k, k])
@@ -231,11 +232,19 @@ def _lu_factor(a: np.ndarray, piv: np.ndarray) -> bool:
                 a[k, j] = a[p, j]
                 a[p, j] = tmp
         inv = 1.0 / a[k, k]
+        # the pivot row's nonzeros right of the diagonal: a sparse iteration matrix has few, and an update
+        # a[i, j] -= lik * 0 changes nothing
+        m = 0
+        for j in range(k + 1, n):
+            if a[k, j] != 0.0:
+                cols[m] = j
+                m += 1
         for i in range(k + 1, n):
             lik = a[i, k] * inv
             a[i, k] = lik
             if lik != 0.0:
-                for j in range(k + 1, n):
+                for c in range(m):
+                    j = cols[c]
                     a[i, j] -= lik * a[k, j]
     return True
 
@@ -260,6 +269,88 @@ def _lu_solve(lu: np.ndarray, piv: np.ndarray, b: np.ndarray) -> None:
         for j in range(i + 1, n):
             s -= lu[i, j] * b[j]
         b[i] = s / lu[i, i]
+
+
+@njit(cache=True)
+def _lu_nonzeros(lu: np.ndarray, lptr: np.ndarray, lidx: np.ndarray, uptr: np.ndarray, uidx: np.ndarray) -> None:
+    """Index lists of the nonzero multipliers (L, left of the diagonal) and of U (right of it), row by row, of a
+    factorised matrix: the iteration matrix of a sparse Jacobian stays sparse after pivoting, so the six stage
+    solves of a step read those entries only (_lu_solve_sparse) instead of the whole square."""
+    n = lu.shape[0]
+    ml = 0
+    mu = 0
+    for i in range(n):
+        lptr[i] = ml
+        uptr[i] = mu
+        for j in range(i):
+            if lu[i, j] != 0.0:
+                lidx[ml] = j
+                ml += 1
+        for j in range(i + 1, n):
+            if lu[i, j] != 0.0:
+                uidx[mu] = j
+                mu += 1
+    lptr[n] = ml
+    uptr[n] = mu
+
+
+@njit(cache=True)
+def _lu_solve_sparse(
+    lu: np.ndarray, piv: np.ndarray, b: np.ndarray, lptr: np.ndarray, lidx: np.ndarray, uptr: np.ndarray,
+    uidx: np.ndarray,
+) -> None:
+    """_lu_solve reading only the nonzeros listed by _lu_nonzeros (the skipped terms are exact zeros)."""
+    n = lu.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(1, n):
+        s = b[i]
+        for m in range(lptr[i], lptr[i + 1]):
+            j = lidx[m]
+            s -= lu[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for m in range(uptr[i], uptr[i + 1]):
+            j = uidx[m]
+            s -= lu[i, j] * b[j]
+        b[i] = s / lu[i, i]
+
+
+@njit(cache=True)
+def _quadrature_rows(n: int, ni: int, coloured: bool, col_ptr: np.ndarray, col_rows: np.ndarray):
+    """CSR lists (qptr, qidx) of the implicit columns each quadrature row i >= ni may depend on: the pattern's
+    when coloured, else every column."""
+    nq = n - ni
+    count = np.zeros(nq + 1, dtype=np.int64)
+    if coloured:
+        for j in range(ni):
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                if col_rows[r] >= ni:
+                    count[col_rows[r] - ni + 1] += 1
+    else:
+        for i in range(nq):
+            count[i + 1] = ni
+    for i in range(nq):
+        count[i + 1] += count[i]
+    qidx = np.empty(count[nq], dtype=np.int64)
+    fill = count[:nq].copy()
+    if coloured:
+        for j in range(ni):  # columns in increasing order: each row's list is sorted
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = col_rows[r]
+                if i >= ni:
+                    qidx[fill[i - ni]] = j
+                    fill[i - ni] += 1
+    else:
+        for i in range(nq):
+            for j in range(ni):
+                qidx[count[i] + j] = j
+    return count, qidx
 
 
 @njit(cache=True)
@@ -341,6 +432,27 @@ def _fd_jacobian(
 
 
 @njit(cache=True)
+def _n_outputs(rhs: Callable) -> int:
+    """Size of the work array _colour_setup may keep (hook: a generated model solver keeps its outputs)."""
+    return 1
+
+
+@njit(cache=True)
+def _colour_setup(rhs: Callable, t: float, y: np.ndarray, p: np.ndarray, o: np.ndarray) -> None:
+    """Called once per coloured Jacobian at the base point (hook: a generated model solver stores every submodel
+    output in o there, so that each colour re-evaluates only the submodels it perturbs)."""
+    return
+
+
+@njit(cache=True)
+def _colour_rhs(rhs: Callable, c: int, t: float, y: np.ndarray, p: np.ndarray, o: np.ndarray,
+                dydt: np.ndarray) -> None:
+    """f(t, y) for the perturbation of colour c (c = number of colours: the df/dt column).  Hook: here the full
+    rhs; a generated model solver recomputes only the submodels that read the perturbed states or t."""
+    rhs(t, y, p, dydt)
+
+
+@njit(cache=True)
 def _coloured_jacobian(
     rhs: Callable,
     t: float,
@@ -359,6 +471,7 @@ def _coloured_jacobian(
     col_ptr: np.ndarray,
     col_rows: np.ndarray,
     time_dependent: bool,
+    o: np.ndarray,
 ) -> int:
     """Forward-difference Jacobian on a known sparsity pattern, one rhs call per colour, and df/dt.
 
@@ -371,9 +484,11 @@ def _coloured_jacobian(
     n = y.shape[0]
     nev = 0
     ok = True
+    n_colours = colour_ptr.shape[0] - 1
+    _colour_setup(rhs, t, y, p, o)
     for i in range(n):
         ytmp[i] = y[i]
-    for c in range(colour_ptr.shape[0] - 1):
+    for c in range(n_colours):
         for sign in (1.0, -1.0):
             for m in range(colour_ptr[c], colour_ptr[c + 1]):
                 j = colour_cols[m]
@@ -381,7 +496,7 @@ def _coloured_jacobian(
                 d = sign * max(_SQRT_EPS * abs(yj), _DELTA_FLOOR)
                 ytmp[j] = yj + d
                 delta[j] = ytmp[j] - yj
-            rhs(t, ytmp, p, dy)
+            _colour_rhs(rhs, c, t, ytmp, p, o, dy)
             nev += 1
             if _all_finite(dy):
                 break
@@ -400,11 +515,11 @@ def _coloured_jacobian(
         return nev if ok else -nev
     dt0 = _SQRT_EPS * max(abs(t), t_scale)
     tp = t + dt0 if t + dt0 <= t_max else t - dt0
-    rhs(tp, y, p, dy)
+    _colour_rhs(rhs, n_colours, tp, y, p, o, dy)
     nev += 1
     if not _all_finite(dy) and tp > t:
         tp = t - dt0
-        rhs(tp, y, p, dy)
+        _colour_rhs(rhs, n_colours, tp, y, p, o, dy)
         nev += 1
     ok = ok and _all_finite(dy)
     inv = 1.0 / (tp - t)
@@ -429,8 +544,17 @@ def _rodas_step(
     ytmp: np.ndarray,
     dy: np.ndarray,
     ynew: np.ndarray,
+    lptr: np.ndarray,
+    lidx: np.ndarray,
+    uptr: np.ndarray,
+    uidx: np.ndarray,
+    qptr: np.ndarray,
+    qidx: np.ndarray,
 ) -> tuple[int, int]:
     """Attempt one RODAS step of size h from (t, y) with J, f0 = f(t,y), fx = f_t given.
+
+    lptr..uidx: work arrays (ni+1, ni*ni) for the factor's nonzero lists; qptr, qidx: the columns each
+    quadrature row of J may be nonzero in (_quadrature_rows).
 
     e is the (ni, ni) work matrix of the implicit block: states i >= ni are
     quadratures (zero Jacobian columns; only jac[:, :ni] is read), whose stage
@@ -449,6 +573,7 @@ def _rodas_step(
         e[i, i] += fac
     if not _lu_factor(e, piv):
         return 1, 0
+    _lu_nonzeros(e, lptr, lidx, uptr, uidx)
     nrhs = 0
     inv_h = 1.0 / h
     for s in range(_NSTAGE):
@@ -471,11 +596,12 @@ def _rodas_step(
                 cs += RODAS_C[s, j] * u[j, i]
             u[s, i] = acc + cs * inv_h
         us = u[s]
-        _lu_solve(e, piv, us)  # implicit block: us[:ni]
+        _lu_solve_sparse(e, piv, us, lptr, lidx, uptr, uidx)  # implicit block: us[:ni]
         # quadrature rows of E U = b:  -J_qd U_d + U_q / (h gamma) = b_q
         for i in range(ni, n):
             acc = us[i]
-            for j in range(ni):
+            for m in range(qptr[i - ni], qptr[i - ni + 1]):
+                j = qidx[m]
                 acc += jac[i, j] * us[j]
             us[i] = hg * acc
         if not _all_finite(us):
@@ -603,8 +729,14 @@ def _integrate(
     ni = n if (n_implicit <= 0 or n_implicit > n) else n_implicit
     jac = np.zeros((n, ni))  # the coloured Jacobian writes only its pattern: the rest stays zero
     delta = np.empty(ni)
+    obase = np.empty(_n_outputs(rhs))
     e = np.empty((ni, ni))
     piv = np.empty(ni, dtype=np.int64)
+    lptr = np.empty(ni + 1, dtype=np.int64)
+    uptr = np.empty(ni + 1, dtype=np.int64)
+    lidx = np.empty(ni * ni, dtype=np.int64)
+    uidx = np.empty(ni * ni, dtype=np.int64)
+    qptr, qidx = _quadrature_rows(n, ni, coloured, col_ptr, col_rows)
     u = np.empty((_NSTAGE, n))
     q = np.empty((2, n))
 
@@ -671,7 +803,7 @@ def _integrate(
         if need_jac:
             if coloured:
                 nev = _coloured_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr,
-                                         colour_cols, col_ptr, col_rows, time_dependent)
+                                         colour_cols, col_ptr, col_rows, time_dependent, obase)
             else:
                 nev = _fd_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
             n_rhs += abs(nev)
@@ -680,7 +812,8 @@ def _integrate(
                 break
             need_jac = False
         n_attempts += 1
-        code, nr = _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew)
+        code, nr = _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew, lptr, lidx, uptr, uidx,
+                               qptr, qidx)
         n_rhs += nr
         if code != 0:
             # singular matrix or non-finite stage values: shrink and retry
@@ -871,8 +1004,9 @@ def fd_jacobian(
         _fd_jacobian(rhs, t, 1.0, np.inf, yc, pc, f0, jac, fx, ytmp, dy, n_implicit)
     else:
         delta = np.empty(n_implicit)
+        obase = np.empty(_n_outputs(rhs))
         _coloured_jacobian(rhs, t, 1.0, np.inf, yc, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr, colour_cols,
-                           col_ptr, col_rows, False)
+                           col_ptr, col_rows, False, obase)
     return jac
 
 
@@ -908,6 +1042,12 @@ def integrate_fixed(
     jac = np.empty((n, ni))
     e = np.empty((ni, ni))
     piv = np.empty(ni, dtype=np.int64)
+    lptr = np.empty(ni + 1, dtype=np.int64)
+    uptr = np.empty(ni + 1, dtype=np.int64)
+    lidx = np.empty(ni * ni, dtype=np.int64)
+    uidx = np.empty(ni * ni, dtype=np.int64)
+    none = np.zeros(1, dtype=np.int64)
+    qptr, qidx = _quadrature_rows(n, ni, False, none, none)
     u = np.empty((_NSTAGE, n))
     q = np.empty((2, n))
     h = (t1 - t0) / n_steps
@@ -918,7 +1058,7 @@ def integrate_fixed(
         t = t0 + m * h
         rhs(t, y, pc, f0)
         _fd_jacobian(rhs, t, t1 - t0, t1, y, pc, f0, jac, fx, ytmp, dy, ni)
-        _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew)
+        _rodas_step(rhs, t, y, h, pc, f0, fx, jac, e, piv, u, ytmp, dy, ynew, lptr, lidx, uptr, uidx, qptr, qidx)
         _dense_coeffs(u, q)
         t_new = t0 + (m + 1) * h
         while k < n_out and t_out[k] <= t_new:

@@ -112,6 +112,15 @@ def test_coloured_engine_agrees_with_dense_engine(configuration):
     assert new.n_rhs < 0.7 * old.n_rhs
 
 
+@pytest.mark.parametrize("configuration", ["corrected", "default"])
+def test_solver_compiled_for_the_model_equals_the_shared_one(configuration):
+    """The specialised solver (rhs called directly, partial re-evaluation per colour) is the same arithmetic."""
+    shared = _run(configuration, SolverOptions(specialised=False))
+    own = _run(configuration, SolverOptions(specialised=True))
+    np.testing.assert_array_equal(own.y, shared.y)
+    assert (own.n_steps, own.n_rhs, own.n_rejected) == (shared.n_steps, shared.n_rhs, shared.n_rejected)
+
+
 def test_parameter_vector_after_an_event_equals_a_full_derivation():
     m = build_model("default")
     base = dict(parameters("default"))

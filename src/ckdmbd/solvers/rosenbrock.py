@@ -166,6 +166,11 @@ _SAFE = 0.9
 _FAC_MIN = 0.2  # hnew / h >= 0.2
 _FAC_MAX = 6.0  # hnew / h <= 6
 _SHRINK_BAD = 0.25  # step shrink after non-finite stage values / singular matrix
+# At a restart the step is min(previous step, _RESTART_CAP * starting-step estimate): the estimate (an explicit
+# Euler probe with HNW's 0.01 safety) is conservative for this stiff method.  Measured on a dialysis patient-year
+# (313 restarts): cap 1 -> 98 rejected steps but 5 % more steps; 10 -> fewest rhs calls at rtol 1e-4 and 1e-6;
+# 30-100 -> the rejections return (~1,000); no cap -> 1,166 rejections, 64 % of them right after a restart.
+_RESTART_CAP = 10.0
 
 STATUS_OK = 0
 STATUS_MAX_STEPS = 1
@@ -772,7 +777,7 @@ def _integrate(
         # starts), so the Hairer-Norsett-Wanner estimate at the new state caps it
         h_est, nr = _initial_step(rhs, t0, t1, y, f0, pc, rtol, atol, ytmp, dy)
         n_rhs += nr
-        h = min(h_init, h_est, span)
+        h = min(h_init, _RESTART_CAP * h_est, span)
     elif h_init > 0.0:
         h = min(h_init, span)
     else:

@@ -27,7 +27,10 @@ It is written in the transformed variables U_i of HW (7.6'-7.7):
 
 Jacobian J and f_t are computed by forward finite differences at the start
 of every step; E = 1/(h*gamma) I - J is LU factorised once per step attempt
-and reused for all six stages.
+and reused for all six stages.  With a known sparsity pattern
+(integrate_segment_coloured; ckdmbd.model.sparsity) the columns are
+differenced in colour groups, one rhs call per group, and the stage solves
+read only the factor's nonzeros.
 
 Quadrature states
 -----------------

@@ -151,7 +151,27 @@ def _early_return(a, b, c):
     return (b, 1.0)
 
 
+def _fill(out, value):
+    out[0] = value
+
+
+def _through_an_array(a, b, c):
+    buf = [0.0]
+    _fill(buf, a)
+    scratch = max(b, 0.0)
+    return (buf[0] * 2.0, scratch)
+
+
+def _walrus(a, b):
+    if (x := a) > 0.0:
+        return (x,)
+    return (b,)
+
+
 def test_dataflow_follows_assignments_branches_and_early_returns():
+    # a value written into an array by a call is followed; a scalar passed to max() is not thereby changed
+    assert output_dependencies(_through_an_array, 2) == [{"a"}, {"b"}]
+    assert output_dependencies(_walrus, 1) is None  # a store inside an expression: the caller assumes dense
     assert output_dependencies(_branchy, 3) == [{"a", "b", "c"}, {"e"}, set()]
     # which return is taken depends on c, so every output does
     assert output_dependencies(_early_return, 2) == [{"a", "b", "c"}, {"c"}]

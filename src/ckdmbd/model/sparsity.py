@@ -61,8 +61,9 @@ def _exits_early(stmts: Sequence[ast.stmt]) -> bool:
 class _DataFlow:
     """Flow-insensitive, control-aware dependence of local variables on the function's arguments."""
 
-    def __init__(self, args: Sequence[str]):
+    def __init__(self, args: Sequence[str], arrays: set[str]):
         self.deps: dict[str, set[str]] = {a: {a} for a in args}
+        self.arrays = arrays  # locals that may be mutable arrays: a call may write into them
         self.global_ctx: set[str] = set()  # names (not yet resolved) every output depends on
         self.returns: list[tuple[ast.expr | None, set[str]]] = []
         self.changed = False
@@ -84,6 +85,16 @@ class _DataFlow:
             self.stmt(s, ctx)
 
     def stmt(self, s: ast.stmt, ctx: set[str]) -> None:
+        if not isinstance(s, ast.If | ast.While | ast.For | ast.Try):  # compound statements: per inner statement
+            for call in (n for n in ast.walk(s) if isinstance(n, ast.Call)):
+                # a call may write into an array it is given (or, as a bare statement, into any argument)
+                passed = _names(ast.Tuple(elts=[*call.args, *(k.value for k in call.keywords)]))
+                if isinstance(call.func, ast.Attribute):
+                    passed |= _names(call.func.value)
+                d = self.expr(_names(call)) | ctx
+                for name in passed:
+                    if name in self.deps and (name in self.arrays or isinstance(s, ast.Expr)):
+                        self.write(name, d)
         if isinstance(s, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = s.targets if isinstance(s, ast.Assign) else [s.target]
             if s.value is None:
@@ -120,8 +131,6 @@ class _DataFlow:
             self.block(s.orelse, inner)
         elif isinstance(s, ast.Return):
             self.returns.append((s.value, set(ctx)))
-        elif isinstance(s, ast.With):
-            self.block(s.body, ctx)
         elif isinstance(s, ast.Try):
             for part in (s.body, *(h.body for h in s.handlers), s.orelse, s.finalbody):
                 self.block(part, ctx)
@@ -145,8 +154,17 @@ def output_dependencies(function, n_outputs: int) -> list[set[str]] | None:
     if len(defs) != 1:
         return None
     fdef = defs[0]
+    if any(isinstance(n, ast.NamedExpr | ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef) and n is not fdef
+           for n in ast.walk(fdef)):
+        return None  # stores inside expressions or nested scopes: not followed
     args = [a.arg for a in fdef.args.args]
-    flow = _DataFlow(args)
+    arrays = set()
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store):
+            arrays.update(_target_names(n))
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Call):
+            arrays.update(t for tgt in n.targets for t in _target_names(tgt))  # may hold an array it returned
+    flow = _DataFlow(args, arrays)
     try:
         for _ in range(100):  # to a fixed point: reassignments and loops feed dependences back
             flow.changed = False

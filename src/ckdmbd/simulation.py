@@ -36,7 +36,7 @@ from ckdmbd.protocol import (
     SetParameter,
     SetState,
 )
-from ckdmbd.solvers.rosenbrock import integrate_segment
+from ckdmbd.solvers.rosenbrock import integrate_segment, integrate_segment_coloured
 
 STATUS_MESSAGES = {
     0: "success",
@@ -85,6 +85,23 @@ class SimulationError(RuntimeError):
     when and why (one line)."""
 
 
+TOLERANCE_PRESETS: dict[str, tuple[float, float]] = {
+    "report": (1e-6, 1e-9),
+    "population": (1e-4, 1e-7),
+    "screen": (1e-3, 1e-6),
+}
+"""(rtol, atol) of each accuracy preset (:meth:`SolverOptions.preset`). ``report`` is the default, for results a
+reader sees; ``population`` for calibration, virtual populations and sensitivity analysis; ``screen`` for a first
+look. Their measured errors against a tight run (rtol 1e-9) on calcium, phosphate, PTH and calcitriol over a
+dialysis patient-year are in the README ("Speed and accuracy") and printed by ``benchmarks/bench_engine.py``."""
+
+
+SPECIALISE_AFTER_SEGMENTS = 1000
+"""Segments integrated in this process after which :attr:`SolverOptions.specialised` ``None`` switches to the solver
+compiled for the model."""
+_segments_integrated = 0
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     """Integrator settings. Tolerances apply to every state (mixed absolute/relative error test)."""
@@ -93,10 +110,33 @@ class SolverOptions:
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps_per_segment: int = 200_000
+    jacobian: str = "coloured"
+    """``coloured``: finite differences on the sparsity pattern read from the model's source, one rhs call per
+    colour (:mod:`ckdmbd.model.sparsity`); ``dense``: one call per state column (the former engine)."""
+    specialised: bool | None = None
+    """Run the solver compiled for this model (the rhs called directly, ``model.generated.integrate_coloured``)
+    rather than the shared one that calls the rhs through a function pointer. The results are the same bit for bit;
+    the specialised one saves ~150 µs per segment but costs ~0.1 s to load per process (and a ~20 s compile the first
+    time on a machine). ``None``: automatic, once this process has integrated :data:`SPECIALISE_AFTER_SEGMENTS`
+    segments (batch work: calibration, populations, the test suite), so a one-off command never pays the load."""
+    restart_estimate: bool = True
+    """At a restart after an event, cap the previous segment's last step by the Hairer-Norsett-Wanner starting
+    step estimate at the new state (a session start changes the rates by orders of magnitude)."""
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> SolverOptions:
+        """Options at a named accuracy (:data:`TOLERANCE_PRESETS`): ``report``, ``population`` or ``screen``."""
+        try:
+            rtol, atol = TOLERANCE_PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown solver preset {name!r}; choose one of {', '.join(TOLERANCE_PRESETS)}") from None
+        return cls(**{"rtol": rtol, "atol": atol, **overrides})
 
     def __post_init__(self):
         if self.backend not in ("rosenbrock", "scipy"):
             raise ValueError(f"solver backend must be 'rosenbrock' or 'scipy', got {self.backend!r}")
+        if self.jacobian not in ("coloured", "dense"):
+            raise ValueError(f"solver jacobian must be 'coloured' or 'dense', got {self.jacobian!r}")
         if not (0 < self.rtol < 1) or self.atol <= 0:
             raise ValueError(f"solver tolerances must satisfy 0 < rtol < 1 and atol > 0, got {self.rtol}, {self.atol}")
 
@@ -122,6 +162,8 @@ class Result:
     jumps: tuple = ()
     """(time_h, {element: mmol}) for every event that moved calcium or phosphate across the body boundary
     directly (surgical removal of a deposit): booked in the mass balance like the ledgers."""
+    n_rejected: int = 0
+    """Rejected step attempts of the compiled solver (coloured-Jacobian engine only)."""
     _outputs: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -385,13 +427,30 @@ def simulate(
     seg_starts: list[float] = []
     jumps: list[tuple[float, dict[str, float]]] = []
     seg_params: list[np.ndarray] = []
+    jac = model.jacobian if opts.jacobian == "coloured" else None
+    global _segments_integrated
+    _segments_integrated += len(bounds_sorted) - 1
+    specialised = opts.specialised
+    if specialised is None:
+        specialised = _segments_integrated > SPECIALISE_AFTER_SEGMENTS
+    if specialised:
+        integrate = model.generated.integrate_coloured
+    else:
+        def integrate(*args):
+            return integrate_segment_coloured(model.generated.rhs, *args)
+    rejected = 0
     for t0, t1 in itertools.pairwise(bounds_sorted):
-        changed = False
+        changed: set[str] = set()
+        moved = not seg_starts  # the initial state, or a state an action changed, is checked before integrating
         while pending and pending[0].time_h <= t0:
-            changed |= _apply(pending.pop(0), y, base, model, jumps)
-        if changed:
-            p = model.parameter_vector(base)
-        found = guard.violation(np.array([t0]), y[None, :])  # an action that set a state negative
+            action = pending.pop(0)
+            if _apply(action, y, base, model, jumps):
+                changed.add(action.name)
+            else:
+                moved = True
+        if changed:  # derive() re-run only when an event changed a parameter it reads
+            p = model.parameter_vector_after(p, base, changed)
+        found = guard.violation(np.array([t0]), y[None, :]) if moved else None  # an action set a state negative
         if found is not None:
             status, (failed_at, guard_message) = NEGATIVE_STATE, found
             break
@@ -399,7 +458,13 @@ def simulate(
         if not seg_params or changed:
             seg_starts.append(t0)
             seg_params.append(p)
-        if opts.backend == "rosenbrock":
+        if opts.backend == "rosenbrock" and jac is not None:
+            status, y_end, next_out, n_s, n_f, h_last, n_rej = integrate(
+                t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
+                opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr,
+                jac.col_rows, jac.time_dependent, opts.restart_estimate)
+            rejected += n_rej
+        elif opts.backend == "rosenbrock":
             status, y_end, next_out, n_s, n_f, h_last = integrate_segment(
                 model.generated.rhs, t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
                 opts.max_steps_per_segment, len(model.states))
@@ -422,7 +487,7 @@ def simulate(
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
-                    np.array(seg_starts), np.array(seg_params), tuple(jumps))
+                    np.array(seg_starts), np.array(seg_params), tuple(jumps), n_rejected=rejected)
     if check and status != 0:
         days = failed_at / units.HOURS_PER_DAY  # negative during a history before t = 0
         raise SimulationError(

@@ -22,14 +22,17 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+import ckdmbd.solvers.rosenbrock  # noqa: F401  (the generated solver is copied from it; its source is hashed)
 from ckdmbd.model.derivation import derive_checked
 from ckdmbd.model.framework import Process, State, Submodel
+from ckdmbd.model.solver_codegen import specialised_solver_source
+from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
 
 ELEMENTS = ("calcium", "phosphate", "water")
 """Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
@@ -39,6 +42,52 @@ of the default configuration holds 1 L of water per L). A model books only those
 ELEMENT_UNITS = {"calcium": "mmol", "phosphate": "mmol", "water": "L"}
 
 _CONSERVATION_TOL = 1e-12
+
+
+class _ReadRecorder(dict):
+    """A parameter dict that notes which names ``derive()`` reads, so that an event changing only other
+    parameters can skip re-deriving (``CompiledModel.parameter_vector_after``). Iterating over it (or copying it)
+    counts as reading everything."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+        self.read_all = False
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _everything(self):
+        self.read_all = True
+
+    def __iter__(self):
+        self._everything()
+        return super().__iter__()
+
+    def keys(self):
+        self._everything()
+        return super().keys()
+
+    def items(self):
+        self._everything()
+        return super().items()
+
+    def values(self):
+        self._everything()
+        return super().values()
+
+    def copy(self):
+        self._everything()
+        return dict(super().items())
 
 
 class ModelDefinitionError(ValueError):
@@ -72,6 +121,11 @@ class CompiledModel:
     content_weights: Mapping[str, np.ndarray]
     """Per element, mmol of that element per unit of each state (zeros for ledger states)."""
     generated: ModuleType
+    _derive_reads: set[str] | None = field(default=None, init=False, repr=False)
+    _derive_reads_all: bool = field(default=False, init=False, repr=False)
+    jacobian: JacobianStructure | None = None
+    """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
+    differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
 
     @property
     def n_states(self) -> int:
@@ -103,7 +157,7 @@ class CompiledModel:
 
     def full_parameters(self, base: Mapping[str, float]) -> dict[str, float]:
         """Base parameters plus every submodel's derived constants, in dependency order."""
-        values = {k: float(v) for k, v in base.items()}
+        values = _ReadRecorder({k: float(v) for k, v in base.items()})
         for sm in self.submodels:
             if sm.derive is not None:
                 derived = derive_checked(sm, values)
@@ -112,7 +166,25 @@ class CompiledModel:
                         f"submodel {sm.name!r}: derive() returned {sorted(derived)}, declared {sorted(sm.derived)}"
                     )
                 values.update({k: float(v) for k, v in derived.items()})
-        return values
+        self._derive_reads_all |= values.read_all  # sticky: one derivation that iterated is enough
+        self._derive_reads = (self._derive_reads or set()) | values.read
+        return dict(values)
+
+    def parameter_vector_after(self, p: np.ndarray, base: Mapping[str, float], changed: set[str]) -> np.ndarray:
+        """The parameter vector after an event changed the base parameters ``changed`` (``p``: the vector before).
+
+        When no ``derive()`` has read any of them (recorded on every full derivation) and none is a derived name,
+        only their entries change: an event that sets, say, a session's end time does not re-run every submodel's
+        derivation. Otherwise (or before any derivation was recorded) the full :meth:`parameter_vector`."""
+        reads = None if self._derive_reads_all else self._derive_reads
+        derived = {d for sm in self.submodels for d in sm.derived}
+        if reads is None or changed & reads or changed & derived:
+            return self.parameter_vector(base)
+        out = p.copy()
+        for name in changed:
+            if name in self.parameter_names:
+                out[self.parameter_names.index(name)] = float(base[name])
+        return out
 
     def parameter_vector(self, base: Mapping[str, float]) -> np.ndarray:
         full = self.full_parameters(base)
@@ -248,7 +320,10 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
             weights[el][i] = amount
     outputs = tuple(o for sm in ordered for o in sm.outputs)
 
-    source = _generate_source(ordered, states, params, outputs, processes, ledger)
+    proc_rate = {proc.name: proc.rate for _sm, proc in processes}
+    structure = jacobian_structure(ordered, states, processes,
+                                   [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
+    source = _generate_source(ordered, states, params, outputs, processes, ledger, structure.submodel_masks)
     module = _load_generated(name, source, ordered)
     return CompiledModel(
         name=name,
@@ -260,6 +335,7 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
         ledger=tuple(ledger),
         content_weights=weights,
         generated=module,
+        jacobian=structure,
     )
 
 
@@ -270,6 +346,7 @@ def _generate_source(
     outputs: Sequence[str],
     processes: Sequence[tuple[Submodel, Process]],
     ledger: Sequence[LedgerEntry],
+    masks: np.ndarray,
 ) -> str:
     state_pos = {st.name: i for i, st in enumerate(states)}
     param_pos = {n: i for i, n in enumerate(params)}
@@ -286,28 +363,44 @@ def _generate_source(
 
     imports = []
     body = []
+    partial = []  # rhs_partial: a submodel not marked for colour c reuses its outputs at the base point
+    output_pos = {o: j for j, o in enumerate(outputs)}
     for i, n in enumerate(states):
         body.append(f"    s_{n.name} = y[{i}]")
     used_params = {i for sm in ordered for i in sm.inputs if i in param_pos and i not in state_pos}
     for n in params:
         if n in used_params:
             body.append(f"    q_{n} = p[{param_pos[n]}]")
+    partial.extend(body)
+    use_masks = masks.shape[0] <= 63  # one int64 bit mask per submodel; beyond that evaluate everything
     for k, sm in enumerate(ordered):
         fn = getattr(sm.function, "py_func", sm.function)
         imports.append(f"from {fn.__module__} import {fn.__name__} as _f{k}")
         outs = "".join(f"o_{o}, " for o in sm.outputs)
-        body.append(f"    ({outs}) = _f{k}({', '.join(ref(i) for i in sm.inputs)})")
+        call = f"({outs}) = _f{k}({', '.join(ref(i) for i in sm.inputs)})"
+        body.append(f"    {call}")
+        bits = sum(1 << c for c in range(masks.shape[0]) if masks[c, k]) if use_masks else -1
+        if bits == (1 << masks.shape[0]) - 1 or bits == -1:
+            partial.append(f"    {call}")
+        else:
+            partial.append(f"    if ({bits} >> c) & 1:")
+            partial.append(f"        {call}")
+            partial.append("    else:")
+            partial.extend(f"        o_{o} = o[{output_pos[o]}]" for o in sm.outputs)
 
     deriv: dict[str, list[str]] = {st.name: [] for st in states}
     for _sm, proc in processes:
         for st, coef in proc.stoichiometry.items():
             deriv[st].append(f"{float(coef)!r} * o_{proc.rate}")
     rhs = ["def rhs(t, y, p, dydt):", *body]
+    derivatives = []
     for st in states:
-        rhs.append(f"    dydt[{state_pos[st.name]}] = {' + '.join(deriv[st.name]) or '0.0'}")
+        derivatives.append(f"    dydt[{state_pos[st.name]}] = {' + '.join(deriv[st.name]) or '0.0'}")
     proc_rate = {proc.name: proc.rate for _sm, proc in processes}
     for e in ledger:
-        rhs.append(f"    dydt[{e.state_index}] = o_{proc_rate[e.process]}")
+        derivatives.append(f"    dydt[{e.state_index}] = o_{proc_rate[e.process]}")
+    rhs.extend(derivatives)
+    rhs_partial = ["def rhs_partial(t, y, p, o, c, dydt):", *partial, *derivatives]
     observe = ["def observe(t, y, p, out):", *body]
     for j, o in enumerate(outputs):
         observe.append(f"    out[{j}] = o_{o}")
@@ -324,6 +417,36 @@ def _generate_source(
         "    for i in range(ts.shape[0]):",
         "        observe(ts[i], ys[i], p, out[i])",
         "",
+        "",
+        _JIT,
+        *rhs_partial,
+        "",
+        "",
+        "# hooks of the coloured Jacobian: each colour re-evaluates only the submodels that read its states",
+        _JIT,
+        "def _n_outputs():",
+        f"    return {max(len(outputs), 1)}",
+        "",
+        "",
+        _JIT,
+        "def _colour_setup(t, y, p, o):",
+        "    observe(t, y, p, o)",
+        "",
+        "",
+        _JIT,
+        "def _colour_rhs(c, t, y, p, o, dydt):",
+        "    rhs_partial(t, y, p, o, c, dydt)",
+        "",
+        "",
+        "# the solver with this rhs called directly (ckdmbd.model.solver_codegen)",
+        specialised_solver_source("@numba.njit(cache=True)"),
+        "",
+        "@numba.njit(cache=True)",
+        "def integrate_coloured(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
+        "                       colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate):",
+        "    return _integrate(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
+        "                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate)",
+        "",
     ]
     return "\n".join(
         [*header, _JIT, *rhs, "", "", _JIT, *observe, "", *trailer]
@@ -335,6 +458,8 @@ _JIT = '@numba.njit(cache=True, error_model="numpy")'  # division by zero -> inf
 
 def _load_generated(name: str, source: str, ordered: Sequence[Submodel]) -> ModuleType:
     digest = hashlib.sha256(source.encode())
+    # numba's cache does not notice a change in a callee's module: the solver's source is part of the name
+    digest.update(inspect.getsource(sys.modules["ckdmbd.solvers.rosenbrock"]).encode())
     for sm in ordered:
         fn = getattr(sm.function, "py_func", sm.function)
         digest.update(inspect.getsource(sys.modules[fn.__module__]).encode())

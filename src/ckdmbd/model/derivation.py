@@ -78,21 +78,30 @@ def constant(label: str, number: float) -> Term:
     return label, lambda p: number
 
 
-class _ReadRecorder(dict):
-    """A parameter mapping that remembers what a derivation read, to name those parameters when it fails."""
+class _ReadRecorder(Mapping):
+    """A read-only view of the parameters that remembers what a derivation read, to name those parameters when it
+    fails. It delegates every read to the mapping it wraps (which may record reads of its own, as the composer's
+    does to skip needless re-derivations), and copies nothing."""
 
     def __init__(self, values: Mapping[str, float]):
-        super().__init__(values)
+        self._values = values
         self.read: list[str] = []
 
     def __getitem__(self, key: str) -> float:
+        value = self._values[key]
         if key not in self.read:
             self.read.append(key)
-        return super().__getitem__(key)
+        return value
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def _read_text(recorder: _ReadRecorder, limit: int = 8) -> str:
-    shown = ", ".join(f"{name} = {dict.__getitem__(recorder, name):.6g}" for name in recorder.read[:limit])
+    shown = ", ".join(f"{name} = {recorder._values[name]:.6g}" for name in recorder.read[:limit])
     more = len(recorder.read) - limit
     return shown + (f" and {more} more" if more > 0 else "")
 

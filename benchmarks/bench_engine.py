@@ -1,0 +1,153 @@
+"""Engine benchmark: the rows of issue 11's table that one process can measure, medians and ratios from one run.
+
+Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
+
+1. A dialysis patient-year (thrice-weekly sessions, a phosphate binder, from the adherent haemodialysis steady
+   state, daily output) at each tolerance preset that exists (``report``, ``population``, ``screen``; before the
+   presets existed only the default ``SolverOptions()`` is timed), with steps, right-hand-side calls (a Jacobian
+   colour's partial re-evaluation counts as one) and the largest relative error over the year on calcium, phosphate,
+   PTH and calcitriol against a tight run (rtol 1e-9); the ratio is to the first row (the former engine, measured
+   in the same run).
+2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
+   ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
+   installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
+3. CLI cold starts, ``ckdmbd scenarios`` and ``ckdmbd run peterson-riggs-2010 -q``, as subprocesses of this
+   interpreter with this checkout's ``src`` on ``PYTHONPATH`` (one untimed warm-up fills numba's cache).
+
+The machine's load average (``os.getloadavg``) is printed before and after: timings on a shared machine are only
+comparable within one run. Run: ``python benchmarks/bench_engine.py [--repeats N] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ckdmbd.protocol import Hemodialysis, PhosphateBinder
+from ckdmbd.scenario import load_scenario, run_scenario
+from ckdmbd.simulation import SolverOptions, simulate
+from ckdmbd.units import HOURS_PER_YEAR
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SBML = REPO.parent / "shared" / "reference" / "BIOMD0000000613.xml"
+YEAR_H = 8760.0
+DAILY = np.linspace(0.0, YEAR_H, 366)
+HOURLY = np.linspace(0.0, YEAR_H, 8761)
+OBSERVED = ("ca_mM", "phosphate_mM", "pth_pM", "calcitriol_pM")
+SPECIES = ("P", "ECCPhos", "PTH", "B")  # BIOMD0000000613 species of calcium, phosphate, PTH, calcitriol
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up: numba cache load, first-call overheads
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def max_rel_error(a, b) -> float:
+    """Largest relative difference over the run on the four observables (``a``, ``b``: Results)."""
+    oa, ob = a.outputs(), b.outputs()
+    worst = 0.0
+    for name in OBSERVED:
+        x, ref = oa[name].to_numpy(), ob[name].to_numpy()
+        worst = max(worst, float(np.max(np.abs(x - ref) / np.maximum(np.abs(ref), 1e-300))))
+    return worst
+
+
+def presets() -> dict[str, SolverOptions]:
+    """The accuracy presets (with the solver compiled for the model, as batch work gets it), and the former engine
+    (dense finite-difference Jacobian, shared solver, previous step at restarts) at report accuracy for the ratio."""
+    if not hasattr(SolverOptions, "preset"):
+        return {"report (SolverOptions())": SolverOptions()}
+    rows = {"report, former engine": SolverOptions(jacobian="dense", restart_estimate=False, specialised=False)}
+    rows["report, one-off process"] = SolverOptions.preset("report", specialised=False)
+    rows.update({name: SolverOptions.preset(name, specialised=True) for name in ("report", "population", "screen")})
+    return rows
+
+
+def dialysis_rows(repeats: int) -> None:
+    start = run_scenario(load_scenario("hemodialysis-adherent")).y[0]
+    events = [Hemodialysis(0.0, HOURS_PER_YEAR), PhosphateBinder(0.0, 2.4, 1.0)]
+
+    def run(opts: SolverOptions):
+        return simulate("default", HOURS_PER_YEAR, events, initial_state=start, solver=opts)
+
+    tight = run(SolverOptions(rtol=1e-9, atol=1e-12))
+    print("1. dialysis patient-year (default configuration, 156 sessions, daily output)")
+    print(f"   {'accuracy':28s} {'median ms':>10s} {'ratio':>6s} {'steps':>7s} {'rhs calls':>10s} {'max rel err':>12s}")
+    first = None
+    for name, opts in presets().items():
+        r = run(opts)
+        ms = median_ms(lambda o=opts: run(o), repeats)
+        first = first or ms
+        err = max_rel_error(r, tight)
+        print(f"   {name:28s} {ms:10.1f} {ms / first:6.2f} {r.n_steps:7d} {r.n_rhs:10d} {err:12.2e}")
+
+
+def healthy_rows(repeats: int) -> None:
+    sbml = Path(os.environ.get("CKDMBD_REFERENCE_SBML", DEFAULT_SBML))
+    try:
+        import roadrunner
+    except ImportError:
+        rr = None
+    else:
+        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
+        rr = roadrunner.RoadRunner(str(sbml)) if sbml.is_file() else None
+    print("2. healthy year, reference configuration, simulate(...).to_frame()")
+    print(f"   {'grid':10s} {'ckdmbd ms':>10s} {'libRoadRunner ms':>17s} {'ratio':>7s}")
+    for label, grid in (("daily", DAILY), ("hourly", HOURLY)):
+        ck = median_ms(lambda g=grid: simulate("reference", YEAR_H, output_times_h=g).to_frame(), repeats)
+        if rr is None:
+            print(f"   {label:10s} {ck:10.1f} {'(not available)':>17s}")
+            continue
+        times = []
+        for _ in range(repeats + 1):
+            rr.reset()  # keeps teri_dose_mcg, a global parameter (untimed)
+            rr.teri_dose_mcg = 0.0
+            t = time.perf_counter()
+            rr.simulate(0.0, YEAR_H, len(grid), selections=["time", *SPECIES])
+            times.append((time.perf_counter() - t) * 1e3)
+        rrm = statistics.median(times[1:])
+        print(f"   {label:10s} {ck:10.1f} {rrm:17.1f} {ck / rrm:7.2f}")
+
+
+def cli_rows(repeats: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    print("3. command-line cold start (subprocess wall, numba cache filled)")
+    with tempfile.TemporaryDirectory(prefix="ckdmbd-bench-") as tmp:
+        commands = {"ckdmbd scenarios": ["scenarios"],
+                    "ckdmbd run peterson-riggs-2010 -q": ["run", "peterson-riggs-2010", "--out", tmp, "-q"]}
+        for name, args in commands.items():
+            cmd = [sys.executable, "-m", "ckdmbd.cli", *args]
+            ms = median_ms(lambda c=cmd: subprocess.run(c, check=True, env=env, stdout=subprocess.DEVNULL,
+                                                        stderr=subprocess.PIPE), max(1, repeats // 2))
+            print(f"   {name:36s} {ms:8.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 repeats, no CLI rows")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else args.repeats
+    print(f"load average before (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    dialysis_rows(repeats)
+    healthy_rows(repeats)
+    if not args.quick:
+        cli_rows(repeats)
+    print(f"load average after (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -126,19 +126,20 @@ def test_mass_at_presentation_is_robust_to_each_site_parameter():
     assert 13.0 <= nominal <= 17.0
     assert {r["parameter"] for r in rows[1:]} == set(ROBUSTNESS)
     for r in rows[1:]:
-        if r["parameter"] in FITTED:  # measured: 12.4-17.0 cm
+        if r["parameter"] in FITTED:  # measured: 11.7-17.6 cm
             assert 0.75 * nominal < r["diameter_cm"] < 1.3 * nominal, r
-        elif r["parameter"] != "deposit_ksp_mM2":  # assumed site values: 10.9-19.2 cm
+        elif r["parameter"] != "deposit_ksp_mM2":  # assumed site values: 9.9-20.3 cm
             assert 0.5 * nominal < r["diameter_cm"] < 2.0 * nominal, r
-    # The assumed threshold is the steep one: at +20 % (4.7 mM^2) it exceeds the weekly mean Ca x P of the
-    # non-adherent months and almost no mass forms (1.7 cm measured). It is still no knife edge: +-5 % changes the
-    # diameter by a bounded amount, and the mass falls monotonically as the threshold rises.
+    # The assumed threshold is the steep one: at +20 % (4.3 mM^2) it exceeds the weekly mean Ca x P of the
+    # non-adherent months (3.95-4.0) and almost no mass forms (0.32 cm measured with the bone-lining PTH effect, which
+    # lowered calcium; 1.7 cm before it). It is still no knife edge: +-5 % changes the diameter by a bounded amount,
+    # and the mass falls monotonically as the threshold rises.
     problem = SiteProblem(load_scenario("seed-case"))
     k = problem.base["deposit_ksp_mM2"]
     d = [problem.present(deposit_ksp_mM2=k * f).diameter_cm for f in (0.95, 1.05)]
     assert 1.0 * nominal < d[0] < 1.5 * nominal and 0.6 * nominal < d[1] < 1.0 * nominal, d
     threshold = {r["factor"]: r["diameter_cm"] for r in rows if r["parameter"] == "deposit_ksp_mM2"}
-    assert threshold[0.8] > d[0] > nominal > d[1] > threshold[1.2] > 0.5
+    assert threshold[0.8] > d[0] > nominal > d[1] > threshold[1.2] > 0.2
 
 
 def test_hungry_bone_after_parathyroidectomy_in_high_turnover_bone():

@@ -7,8 +7,8 @@ second site is refused with a one-line error)::
     [[calcification_sites]]
     name = "left gluteal region"          # required
     onset = "0 days"                      # when the nidus appears (default: the start of the simulated history)
-    threshold = "3.9 mmol^2/L^2"          # apparent solubility product of the precursor, total Ca x total P
-                                          #   (also in mg^2/dL^2: 48 mg^2/dL^2 = 3.9 mmol^2/L^2)
+    threshold = "3.6 mmol^2/L^2"          # apparent solubility product of the precursor, total Ca x total P
+                                          #   (also in mg^2/dL^2: 45 mg^2/dL^2 = 3.6 mmol^2/L^2)
     growth_rate = "0.0583 mmol^(1/3)/h"   # per surface, content^(2/3), at zero fetuin-A
     dissolution_rate = "0.02 mmol^(1/3)/h"
     nidus = "0.1 mg"                      # mineral of the nidus

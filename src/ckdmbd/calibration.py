@@ -146,6 +146,11 @@ class Problem:
             raise CalibrationError(f"labs: cannot fit {', '.join(unknown)} (fitted: {', '.join(LAB_CV)})")
         if len(self.labs) < len(self.names) + 1:
             raise CalibrationError(f"labs: {len(self.labs)} values cannot determine {len(self.names)} parameters")
+        last_h = (float(self.labs["time_days"].max()) + 1.0) * units.HOURS_PER_DAY
+        if last_h > self.scenario.duration_h:  # labs past the scenario's end: its open schedules go on
+            from ckdmbd.scenario import with_duration
+
+            self.scenario = with_duration(self.scenario, last_h)
         starts = [s for s, _e in session_times(self.scenario.events)]
         model_t = []
         for day, pre in zip(self.labs["time_days"], self.labs["predialysis"], strict=True):

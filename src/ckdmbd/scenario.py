@@ -616,6 +616,7 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
                                 f"({_hours(interval_h)}); give a shorter --output-interval as well")
         _check_output_rows(duration_h, interval_h, "--duration", duration)
     if duration is not None:
+        sc = with_duration(sc, duration_h)
         for k, ev in enumerate(sc.events):
             start, last = event_start_h(ev), _event_last_h(ev)
             if start >= duration_h:
@@ -625,6 +626,33 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
                 raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] is over "
                                     f"(it runs until {_hours(last)})")
     return replace(sc, duration_h=duration_h, output_interval_h=interval_h)
+
+
+def with_duration(sc: Scenario, duration_h: float) -> Scenario:
+    """``sc`` run for ``duration_h``, with every open-ended schedule and prescription (closed at parse time to the
+    old end of the run: an explicit ``until`` at or after the end is refused) ending at the new end instead.
+
+    Why: a dialysis schedule without ``until`` means "for the whole run"; closing it at the file's duration and then
+    running longer silently stopped dialysis (issue 16: 50 years of ``hemodialysis-nonadherent`` dialysed for one)."""
+    old = sc.duration_h
+    if duration_h == old:
+        return sc
+    reopened: dict[int, Hemodialysis] = {}
+    events = list(sc.events)
+    for k, ev in enumerate(events):
+        if isinstance(ev, Hemodialysis) and ev.end_h == old:
+            reopened[id(ev)] = events[k] = replace(ev, end_h=duration_h)
+    for k, ev in enumerate(events):
+        if isinstance(ev, PRESCRIPTIONS):
+            changes: dict[str, Any] = {}
+            if ev.until_h == old:
+                changes["until_h"] = duration_h
+            schedules = getattr(ev, "schedules", None)
+            if schedules:
+                changes["schedules"] = tuple(reopened.get(id(s), s) for s in schedules)
+            if changes:
+                events[k] = replace(ev, **changes)
+    return replace(sc, duration_h=duration_h, events=tuple(events) if isinstance(sc.events, tuple) else events)
 
 
 def builtin_names() -> list[str]:

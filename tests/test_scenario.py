@@ -32,6 +32,8 @@ def ev(body: str) -> str:
 TERI = 'type = "teriparatide"\ntime = "12 h"\n'
 DECLINE = 'type = "gfr_decline"\ntime = "0 h"\nover = "5 days"\n'
 PTX = 'type = "parathyroidectomy"\ntime = "1 day"\n'
+HD_HEAD = '[scenario]\nname = "t"\nconfiguration = "default"\nduration = "10 days"\n'
+HD = 'type = "hemodialysis"\ntime = "0 h"\n'
 
 # (id, scenario text, the field the message must name)
 MALFORMED = [
@@ -102,6 +104,11 @@ MALFORMED = [
      doc(events=ev('type = "gfr_decline"\ntime = "0 h"\nover = "0 s"\nfrom = "100 mL/min"\nto = "16 mL/min"')),
      "events[0].over"),
     ("second-event-bad", doc(events=ev(PTX) + ev('type = "set_gfr"\ntime = "2 days"\ngfr = 30')), "events[1].gfr"),
+    # issue 16: accepted silently before
+    ("weekday-misspelt", doc(head=HD_HEAD, events=ev(HD + 'days = ["MONtag", "Wed", "Fri"]')), "events[0].days"),
+    ("teriparatide-5-kg", doc(events=ev(TERI + 'dose = "5 kg"')), "events[0].dose"),
+    ("overlapping-schedules",
+     doc(head=HD_HEAD, events=ev(HD + 'until = "8 days"') + ev(HD.replace('"0 h"', '"2 days"'))), "overlap"),
 ]
 
 
@@ -287,3 +294,11 @@ def test_scenario_is_exact_about_the_end() -> None:
     sc = parse_scenario(doc(head='[scenario]\nname = "t"\nduration = "60.5 h"\noutput_interval = "1 h"\n',
                             events=ev(body)))
     assert math.isclose(sc.duration_h, 60.5)
+
+
+def test_weekdays_by_full_name_or_abbreviation() -> None:
+    from ckdmbd.protocol import Hemodialysis
+
+    text = doc(head=HD_HEAD, events=ev(HD + 'days = ["Monday", "wed", " Fri "]'))
+    (schedule,) = [e for e in parse_scenario(text).events if isinstance(e, Hemodialysis)]
+    assert schedule.weekdays == (0, 2, 4)

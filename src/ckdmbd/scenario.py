@@ -28,6 +28,7 @@ names the field, the value and what was expected.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import tomllib
@@ -193,6 +194,7 @@ def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: 
 
 MAX_OUTPUT_ROWS = 1_000_000  # rows of timeseries.csv; more is a typo in the duration or the output interval
 MAX_DOSES = 100_000  # doses in one teriparatide event (a daily dose for 270 years)
+MAX_TERIPARATIDE_UG = 100.0  # per injection: 5x the licensed 20 ug (trials went to 40 ug); beyond is an input error
 
 
 def _fields(table: Any, where: str, required: set[str], optional: set[str]) -> None:
@@ -227,6 +229,9 @@ def _event(raw: Any, where: str) -> Event:
         dose = parse_quantity(raw["dose"], "ug", f"{where}.dose")
         if dose <= 0:
             raise ScenarioError(f"{where}.dose: {raw['dose']!r} must be positive")
+        if dose > MAX_TERIPARATIDE_UG:
+            raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most {MAX_TERIPARATIDE_UG:g} ug "
+                                f"per injection; the licensed dose is 20 ug)")
         interval = parse_quantity(raw.get("interval", "24 h"), "h", f"{where}.interval")
         if interval <= 0:
             raise ScenarioError(f"{where}.interval: {raw.get('interval')!r} must be positive")
@@ -341,6 +346,8 @@ def _fraction(raw: dict, key: str, where: str) -> float:
         raise ScenarioError(f"{where}.{key}: {value!r} must be a number in [0, 1]")
     return float(value)
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_WEEKDAY_NAMES = {**_WEEKDAYS, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+                  "saturday": 5, "sunday": 6}  # a three-letter abbreviation or the full English name, nothing else
 
 
 def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
@@ -348,7 +355,7 @@ def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
             {"until", "days", "session", "start_clock", "phosphate_clearance", "dialysate_calcium", "ultrafiltration"})
     until = parse_quantity(raw["until"], "h", f"{where}.until", allow_negative=True) if "until" in raw else math.inf
     days = raw.get("days", ["Mon", "Wed", "Fri"])
-    if not isinstance(days, list) or not days or not all(isinstance(d, str) and d[:3].lower() in _WEEKDAYS
+    if not isinstance(days, list) or not days or not all(isinstance(d, str) and d.strip().lower() in _WEEKDAY_NAMES
                                                         for d in days):
         raise ScenarioError(f"{where}.days: {days!r} must be a list of weekdays such as [\"Mon\", \"Wed\", \"Fri\"]")
     session = parse_quantity(raw.get("session", "4 h"), "h", f"{where}.session")
@@ -367,7 +374,7 @@ def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
         bath = parse_quantity(raw["dialysate_calcium"], "mmol/L", f"{where}.dialysate_calcium")
         if not 0.5 <= bath <= 2.5:
             raise ScenarioError(f"{where}.dialysate_calcium: {raw['dialysate_calcium']!r} must be 0.5-2.5 mmol/L")
-    weekdays = tuple(sorted({_WEEKDAYS[d[:3].lower()] for d in days}))
+    weekdays = tuple(sorted({_WEEKDAY_NAMES[d.strip().lower()] for d in days}))
     uf = _ultrafiltration(raw.get("ultrafiltration", "auto"), f"{where}.ultrafiltration")
     return Hemodialysis(start, until, weekdays, session, clock, clearance, bath, uf)
 
@@ -564,6 +571,11 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         events.insert(at, onset)
     hd = [e for e in events if isinstance(e, Hemodialysis)]
     transplants = [e.dialysis_end_h for e in events if isinstance(e, KidneyTransplant)]
+    for before, after in itertools.pairwise(hd):
+        if math.isfinite(before.end_h) and before.end_h > after.start_h:
+            raise ScenarioError(f"events: a hemodialysis schedule runs until {_hours(before.end_h)}, after the next "
+                                f"schedule starts (at {_hours(after.start_h)}); schedules must not overlap (give "
+                                f"the first an earlier 'until', or leave it out: a schedule ends when the next starts)")
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
               for e in events]
     events = _close_prescriptions(events, [e for e in events if isinstance(e, Hemodialysis)], duration)

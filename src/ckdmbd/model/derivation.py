@@ -78,7 +78,7 @@ def constant(label: str, number: float) -> Term:
     return label, lambda p: number
 
 
-class _ReadRecorder(Mapping):
+class _ReadView(Mapping):
     """A read-only view of the parameters that remembers what a derivation read, to name those parameters when it
     fails. It delegates every read to the mapping it wraps (which may record reads of its own, as the composer's
     does to skip needless re-derivations), and copies nothing."""
@@ -100,7 +100,7 @@ class _ReadRecorder(Mapping):
         return len(self._values)
 
 
-def _read_text(recorder: _ReadRecorder, limit: int = 8) -> str:
+def _read_text(recorder: _ReadView, limit: int = 8) -> str:
     shown = ", ".join(f"{name} = {recorder._values[name]:.6g}" for name in recorder.read[:limit])
     more = len(recorder.read) - limit
     return shown + (f" and {more} more" if more > 0 else "")
@@ -128,7 +128,7 @@ def derive_checked(submodel, values: Mapping[str, float]) -> dict[str, float]:
     number, and half-maximal constants (names with ``50``) positive. A value the submodel's own function does not
     read may be NaN by design (a constant only another variant of the submodel uses)."""
     check_conditions(submodel.name, getattr(submodel, "conditions", ()), values)
-    recorder = _ReadRecorder(values)
+    recorder = _ReadView(values)
     try:
         derived = submodel.derive(recorder)
     except (ArithmeticError, ValueError, TypeError) as exc:  # math domain error, division by zero, complex

@@ -58,6 +58,11 @@ def _exits_early(stmts: Sequence[ast.stmt]) -> bool:
     return any(isinstance(n, ast.Return | ast.Break | ast.Continue) for s in stmts for n in ast.walk(s))
 
 
+class _UnknownConstructError(Exception):
+    """A statement the data-flow pass does not follow; the function is then treated as dense (every output may
+    depend on every argument), which is always safe."""
+
+
 class _DataFlow:
     """Flow-insensitive, control-aware dependence of local variables on the function's arguments."""
 
@@ -137,7 +142,7 @@ class _DataFlow:
         elif isinstance(s, ast.Expr | ast.Pass | ast.Assert | ast.Raise | ast.Break | ast.Continue):
             pass  # no store (a call as a statement has no effect on a pure function's values)
         else:
-            raise NotImplementedError(type(s).__name__)
+            raise _UnknownConstructError(type(s).__name__)
 
 
 def output_dependencies(function, n_outputs: int) -> list[set[str]] | None:
@@ -174,7 +179,7 @@ def output_dependencies(function, n_outputs: int) -> list[set[str]] | None:
                 break
         else:
             return None
-    except NotImplementedError:
+    except _UnknownConstructError:
         return None
     if not flow.returns:
         return None

@@ -188,7 +188,6 @@ def derive_default(p):
         "bone_exchangeable0": p["exchangeable_calcium_total"] - p["P_0"],
         "bone_phosphate_K": p["bone_exchange_phosphate_half_saturation"],
         "bone_phosphate_saturation0": po4_0 / (po4_0 + p["bone_exchange_phosphate_half_saturation"]),
-        "bone_release_pth_ref": p["PTH_0"] / p["V1"],
     }
 
 
@@ -198,7 +197,7 @@ def cell_bounded_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, phosp
                         MOCratio0, MOCratioGam, Qbone_0, kLShap, kHApIn, bone_accretion_h, bone_site_K,
                         bone_site_occupancy0, bone_capo4_K, bone_capo4_saturation0, bone_resorption_K,
                         bone_exchangeable_calcium, bone_exchange_h, bone_exchangeable0, bone_phosphate_K,
-                        bone_phosphate_saturation0, bone_pth_pM, bone_release_pth_ref, bone_release_pth_effect,
+                        bone_phosphate_saturation0, bone_pth_pM, pth_baseline_pM, bone_release_pth_effect,
                         bone_release_pth_half, bone_exchange_uptake_order, vdr_gut_pM, calcitriol_baseline_pM,
                         bone_release_calcitriol_half):
     """Resorption, formation and passive exchange of mineralised bone (mmol Ca/h), each bounded by its cells and by
@@ -227,7 +226,7 @@ def cell_bounded_fluxes(osteoclasts, rank_rankl, osteoblasts_total, ca_mM, phosp
     v = max(vdr_gut_pM, 0.0)
     permissive = v / (v + bone_release_calcitriol_half) * (calcitriol_baseline_pM + bone_release_calcitriol_half) / (
         calcitriol_baseline_pM)
-    r = max(bone_pth_pM, 0.0) / bone_release_pth_ref * permissive
+    r = max(bone_pth_pM, 0.0) / pth_baseline_pM * permissive
     lining = (1.0 - bone_release_pth_effect) + bone_release_pth_effect * r * (1.0 + bone_release_pth_half) / (
         r + bone_release_pth_half)
     to_exchangeable = bone_exchange_h * mineral * lining
@@ -243,4 +242,4 @@ DEFAULT = Submodel(
      "Massry1976", "Fine2003", "Block2004"), derive_default,
     ("J14OC50", "MOCratio0", "kLShap", "kHApIn", "T13", "bone_accretion_h", "bone_site_K", "bone_site_occupancy0",
      "bone_capo4_K", "bone_capo4_saturation0", "bone_resorption_K", "bone_exchange_h", "bone_exchangeable0",
-     "bone_phosphate_K", "bone_phosphate_saturation0", "bone_release_pth_ref"))
+     "bone_phosphate_K", "bone_phosphate_saturation0"))

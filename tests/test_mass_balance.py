@@ -56,7 +56,8 @@ def test_each_process_conserves_elements_or_crosses_the_boundary():
     m = model("default")
     boundary = {e.process: e.boundary for e in m.ledger if e.boundary is not None}
     assert boundary == {"diet_calcium": "diet", "diet_phosphate": "diet", "urine_calcium": "urine",
-                        "urine_phosphate": "urine", "phosphate_binding": "faeces", "dialysate_phosphate": "dialysate",
+                        "urine_phosphate": "urine", "phosphate_binding": "faeces",
+                        "endogenous_faecal_calcium": "faeces", "dialysate_phosphate": "dialysate",
                         "dialysate_calcium": "dialysate", "fluid_intake": "diet", "urine_water": "urine",
                         "ultrafiltration_water": "ultrafiltrate", "ultrafiltration_calcium": "ultrafiltrate",
                         "ultrafiltration_phosphate": "ultrafiltrate"}

@@ -28,6 +28,10 @@ CITATIONS: dict[str, str] = {
         "Armas LAG, Zena M, Lund R, Heaney RP. Calcium absorption response to calcitriol in black and white adults "
         "with stage 3-4 CKD / haemodialysis. Clin J Am Soc Nephrol 2013;8:1003-1008 (PMID 23411428)"
     ),
+    "HeaneyAbrams2004": (
+        "Heaney RP, Abrams SA. Improved estimation of the calcium content of total digestive secretions. J Clin "
+        "Endocrinol Metab 2004;89(3):1193-1195 (jcem.endojournals.org/cgi/content/full/89/3/1193)"
+    ),
     "Daugirdas2011PBE": (
         "Daugirdas JT, Finn WF, Emmett M, Chertow GM. The phosphate binder equivalent dose. Semin Dial "
         "2011;24:41-49"

@@ -120,10 +120,11 @@ SUBMODEL = Submodel("bone_mineral", __doc__, mineral_fluxes, OUTPUTS, STATES, PR
 #
 # PTH also holds plasma calcium through the bone-lining cells, without remodelling (Parfitt 1976; Talmage & Mobley
 # 2008): a share (bone_release_pth_effect, 8 %) of the passive release into the exchangeable pool needs PTH, with
-# calcitriol permissive (Massry 1976: uremic bone's calcaemic resistance to PTH is corrected by 1,25(OH)2D3), and
-# the passive uptake is of order 0.7 in the exchangeable calcium rather than first order. Both were fitted together,
-# one set for every case: without them calcium in an anuric patient hardly follows PTH (cinacalcet lowered it by
-# 0.15 % against 6.8 % published, Block 2004) and calcitriol lowered it.
+# calcitriol permissive (Massry 1976: uremic bone's calcaemic resistance to PTH is corrected by 1,25(OH)2D3). The
+# share is fitted, one value for every case: without it calcium in an anuric patient hardly followed PTH
+# (cinacalcet lowered it by 0.15 % against 6.8 % published, Block 2004). The passive uptake is first order in the
+# exchangeable calcium, as in PR (bone_exchange_uptake_order = 1; 0.7 was needed while the gut's true calcium
+# absorption was counted as net, before the endogenous faecal calcium in ``gut``).
 #
 # Hungry bone emerges: high PTH raises resorption, the sites it opens fill the remodelling space until formation keeps
 # pace; when PTH falls resorption stops within days (osteoclasts) while osteoblasts keep refilling the open sites for

@@ -773,12 +773,17 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         res = resources.files(BUILTIN_PACKAGE).joinpath(f"{text_name}.toml")
         return parse_scenario(res.read_text(encoding="utf-8"), f"{text_name}.toml")
     path = Path(name_or_path)
-    if not path.exists():
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except OSError as exc:  # a folder on the way without search permission, a name too long
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: {exc.strerror or exc.__class__.__name__}") \
+            from None
+    if not exists:
         raise ScenarioError(
             f"no built-in scenario or file named {text_name!r} (built-ins: {', '.join(builtin_names())})")
-    if path.is_dir():
+    if is_dir:
         raise ScenarioError(f"cannot read scenario file {text_name!r}: it is a folder")
-    if not path.is_file():
+    if not is_file:
         raise ScenarioError(f"cannot read scenario file {text_name!r}: not a regular file")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:

@@ -306,3 +306,284 @@ def test_lab_notes_reach_the_terminal_without_escape_sequences(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "x ]0;owned [2J y" in result.stdout
+
+
+# --- 3. output folders: one run's complete output, nothing stale, nothing left behind --------------------------------
+def _writers(names: dict[str, str]):
+    from functools import partial
+
+    return {name: partial(Path.write_text, data=text) for name, text in names.items()}
+
+
+def test_a_run_into_a_previous_output_folder_replaces_it_whole(tmp_path: Path) -> None:
+    from ckdmbd.output_folder import write_folder
+
+    out = tmp_path / "out"
+    write_folder(out, _writers({"report.html": "old", "sessions.csv": "old", "overview.png": "old"}))
+    written = write_folder(out, _writers({"report.html": "new", "timeseries.csv": "new"}))
+    assert written == [out / "report.html", out / "timeseries.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "timeseries.csv"]
+    assert (out / "report.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary or old folder left
+
+
+def test_a_run_into_a_folder_with_other_files_removes_only_stale_outputs(tmp_path: Path) -> None:
+    from ckdmbd.output_folder import write_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "sessions.csv").write_text("stale")
+    (out / "x-calibrated.toml").write_text("stale")
+    write_folder(out, _writers({"report.html": "new"}))
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_failed_write_keeps_the_previous_run(tmp_path: Path) -> None:
+    from ckdmbd.output_folder import write_folder
+
+    out = tmp_path / "out"
+    write_folder(out, _writers({"report.html": "old"}))
+
+    def fail(path: Path) -> None:
+        path.write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_folder(out, {"report.html": lambda p: p.write_text("new"), "timeseries.csv": fail})
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert (out / "report.html").read_text() == "old"
+
+
+def test_stale_temporary_folders_are_swept(tmp_path: Path) -> None:
+    from ckdmbd.output_folder import STALE_AFTER_S, write_folder
+
+    old = tmp_path / ".out.abcd1234"
+    old.mkdir()
+    (old / "timeseries.csv").write_text("partial" * 1000)
+    recent = tmp_path / ".out.efgh5678"
+    recent.mkdir()  # perhaps a run writing now
+    unrelated = tmp_path / ".other.abcd1234"
+    unrelated.mkdir()
+    past = time.time() - STALE_AFTER_S - 60
+    os.utime(old, (past, past))
+    os.utime(unrelated, (past, past))
+    write_folder(tmp_path / "out", _writers({"report.html": "new"}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.abcd1234", ".out.efgh5678", "out"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_writing_removes_the_temporary_folder(tmp_path: Path, signum: str) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from ckdmbd.output_folder import write_folder\n"
+        "def slow(p):\n"
+        "    p.write_text('partial')\n"
+        "    Path(sys.argv[2]).write_text('ready')\n"
+        "    time.sleep(30)\n"
+        "write_folder(Path(sys.argv[1]), {'timeseries.csv': slow})\n"
+    )
+    ready = tmp_path / "ready"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "out"), str(ready)], env=env,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert ready.exists()
+        assert any(p.name.startswith(".out.") for p in tmp_path.iterdir())
+        proc.send_signal(getattr(__import__("signal"), signum))
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready"]
+
+
+def test_cli_run_without_png_removes_the_previous_runs_plot(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = invoke("run", "teriparatide-20ug", "--duration", "3 days", "--png", "--quiet", "--out", str(out))
+    assert first.exit_code == 0, first.output
+    assert (out / "overview.png").exists()
+    second = invoke("run", "teriparatide-20ug", "--duration", "3 days", "--quiet", "--out", str(out))
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.json", "timeseries.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# --- 4. the code cache: private, checked, never runs a planted file -------------------------------------------------
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``code_cache.cache_dir`` re-evaluated under a test environment, restored afterwards."""
+    from ckdmbd.model import code_cache
+
+    code_cache.cache_dir.cache_clear()
+    monkeypatch.setattr(code_cache.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    yield code_cache
+    code_cache.cache_dir.cache_clear()
+
+
+def test_cache_folder_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache) -> None:
+    monkeypatch.setenv("CKDMBD_CACHE_DIR", str(tmp_path / "cache"))
+    assert fresh_cache.cache_dir() == tmp_path / "cache"
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+
+
+def test_default_cache_is_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache) -> None:
+    monkeypatch.delenv("CKDMBD_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert fresh_cache.cache_dir() == tmp_path / "xdg" / "ckdmbd"
+    fresh_cache.cache_dir.cache_clear()
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "ckdmbd").write_text("a file, not a folder")  # no usable home cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "ro"))
+    assert fresh_cache.cache_dir() == tmp_path / "tmp" / f"ckdmbd-cache-{os.getuid()}"  # not one shared folder
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners")
+def test_a_group_writable_or_foreign_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("CKDMBD_CACHE_DIR", str(shared))
+    used = fresh_cache.cache_dir()
+    assert used != shared and fresh_cache._private(used) is None
+    assert "writable by others" in capsys.readouterr().err
+    fresh_cache.cache_dir.cache_clear()
+    shared.chmod(0o700)
+    (shared / "__pycache__").mkdir(mode=0o777)
+    (shared / "__pycache__").chmod(0o777)
+    assert fresh_cache.cache_dir() != shared
+    fresh_cache.cache_dir.cache_clear()
+    (shared / "__pycache__").chmod(0o700)
+    real = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real + 1)  # the folder now belongs to "another user"
+    assert fresh_cache.cache_dir() != shared
+    assert "owned by another user" in capsys.readouterr().err
+
+
+def test_a_planted_pyc_is_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache) -> None:
+    import importlib.util
+    import sys
+    from importlib._bootstrap_external import _code_to_timestamp_pyc
+
+    monkeypatch.setenv("CKDMBD_CACHE_DIR", str(tmp_path / "cache"))
+    name = "ckdmbd_generated_planted_test"
+    source = "VALUE = 'genuine'\n"
+    module = fresh_cache.load_module(name, source)
+    assert module.VALUE == "genuine"
+    path = tmp_path / "cache" / f"{name}.py"
+    # a .pyc whose header matches the source file's time and size: Python's own loader would run it
+    info = path.stat()
+    evil = compile("VALUE = 'planted'\n", str(path), "exec")
+    pyc = Path(importlib.util.cache_from_source(str(path)))
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(_code_to_timestamp_pyc(evil, int(info.st_mtime), info.st_size))
+    spec = importlib.util.spec_from_file_location(name + "_via_import", path)
+    shown = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shown)
+    assert shown.VALUE == "planted"  # the attack of issue 16 against the plain import
+    del sys.modules[name]
+    assert fresh_cache.load_module(name, source).VALUE == "genuine"
+    del sys.modules[name]
+
+
+def test_a_tampered_module_file_is_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache) -> None:
+    import sys
+
+    monkeypatch.setenv("CKDMBD_CACHE_DIR", str(tmp_path / "cache"))
+    name = "ckdmbd_generated_tampered_test"
+    fresh_cache.load_module(name, "VALUE = 1\n")
+    path = tmp_path / "cache" / f"{name}.py"
+    path.write_text("VALUE = 2\n")
+    del sys.modules[name]
+    assert fresh_cache.load_module(name, "VALUE = 1\n").VALUE == 1
+    assert path.read_text() == "VALUE = 1\n"
+    del sys.modules[name]
+
+
+# --- 5. the model's domain: untreated kidney failure is named ---------------------------------------------------------
+def _anuric(events: str, duration: str = "1 year") -> list[str]:
+    from ckdmbd.domain import untreated_kidney_failure
+
+    head = f'[scenario]\nname = "t"\nconfiguration = "default"\nduration = "{duration}"\noutput_interval = "1 day"\n'
+    return untreated_kidney_failure(parse_scenario(head + events))
+
+
+def test_anuria_without_dialysis_warns_naming_the_event_and_the_time() -> None:
+    (line,) = _anuric(ev('type = "set_gfr"\ntime = "10 days"\ngfr = "0 mL/min"'), "10 years")
+    assert line.startswith("events[0] (set_gfr 0 mL/min): GFR at most 5 mL/min without dialysis for 3642 days "
+                           "(day 10 to 3652.5)"), line
+
+
+def test_anuria_with_dialysis_or_briefly_is_no_warning() -> None:
+    assert _anuric(ev('type = "set_gfr"\ntime = "10 days"\ngfr = "0 mL/min"')
+                   + ev('type = "hemodialysis"\ntime = "20 days"')) == []
+    assert _anuric(ev('type = "set_gfr"\ntime = "0 days"\ngfr = "0 mL/min"')
+                   + ev('type = "set_gfr"\ntime = "20 days"\ngfr = "60 mL/min"')) == []
+
+
+def test_dialysis_stopped_early_warns() -> None:
+    (line,) = _anuric(ev('type = "set_gfr"\ntime = "0 days"\ngfr = "2 mL/min"')
+                      + ev('type = "hemodialysis"\ntime = "0 days"\nuntil = "100 days"'))
+    assert "without dialysis for 265 days (day 100 to 365.25)" in line
+
+
+def test_a_decline_into_kidney_failure_warns_from_its_crossing() -> None:
+    (line,) = _anuric(ev('type = "gfr_decline"\ntime = "0 days"\nfrom = "20 mL/min"\nto = "2 mL/min"\n'
+                         'over = "100 days"'))
+    assert line.startswith("events[0] (gfr_decline to 2 mL/min)") and "(day 60.206 to 365.25)" in line
+
+
+def test_patient_gfr_in_kidney_failure_warns() -> None:
+    from ckdmbd.domain import untreated_kidney_failure
+
+    sc = parse_scenario('[scenario]\nname = "t"\nduration = "1 year"\n[patient]\ngfr = "3 mL/min"\n')
+    (line,) = untreated_kidney_failure(sc)
+    assert line.startswith("patient.gfr: ")
+
+
+def test_no_built_in_scenario_warns_even_when_lengthened() -> None:
+    from ckdmbd.domain import untreated_kidney_failure
+    from ckdmbd.scenario import builtin_names
+
+    for name in builtin_names():
+        sc = load_scenario(name)
+        assert untreated_kidney_failure(sc) == [], name
+        assert untreated_kidney_failure(with_overrides(sc, "40 years", "1 week")) == [], name
+
+
+def test_cli_prints_the_warning_on_stderr(tmp_path: Path) -> None:
+    path = tmp_path / "anuric.toml"
+    path.write_text('[scenario]\nname = "anuric"\nduration = "40 days"\n' + ev('type = "set_gfr"\ntime = "1 day"\n'
+                                                                             'gfr = "0 mL/min"'))
+    result = invoke("run", str(path), "--quiet", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("ckdmbd: warning: events[0] (set_gfr 0 mL/min): GFR at most 5 mL/min without dialysis for "
+                           "39 days (day 1 to 40)"), line
+
+
+def test_cli_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ckdmbd.simulation
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("<built-in function integrate> returned a result with an exception set") from exc
+
+    monkeypatch.setattr(ckdmbd.simulation, "simulate", interrupted)
+    result = invoke("run", "teriparatide-20ug", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 130, result.output
+    assert result.stderr == "ckdmbd: interrupted\n"
+    assert list(tmp_path.iterdir()) == []

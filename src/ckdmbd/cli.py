@@ -34,6 +34,15 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _warn(message: str) -> None:
+    """One ``ckdmbd: warning:`` line on stderr, without control characters."""
+    one_line = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", " ".join(str(message).split()))
+    typer.echo(f"ckdmbd: warning: {one_line}", err=True)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
 class _OneLineErrors(TyperGroup):
     """Usage errors (unknown option, missing argument, option without its value) end like every other bad input:
     one ``ckdmbd: error:`` line and exit status 2, not click's usage box."""
@@ -58,6 +67,17 @@ class _OneLineErrors(TyperGroup):
             _fail(f"{exc.format_message()}{hint}")
         except (OSError, RecursionError, OverflowError, MemoryError, UnicodeError) as exc:
             _fail(_describe(exc))  # the last net under every command: input trouble is one line, never a traceback
+        except KeyboardInterrupt:
+            _interrupted()
+        except SystemError as exc:  # Ctrl-C inside a compiled call surfaces as "returned a result with an exception"
+            if not isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+                raise
+            _interrupted()
+
+
+def _interrupted() -> NoReturn:
+    typer.echo("ckdmbd: interrupted", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _describe(exc: BaseException) -> str:
@@ -100,6 +120,10 @@ def run(
         _fail(str(exc))
     out_dir = out if out is not None else Path("out") / sc.name
     _check_out_dir(out_dir)
+    from ckdmbd.domain import untreated_kidney_failure
+
+    for warning in untreated_kidney_failure(sc):  # the run is made; the reader is told it is no patient's course
+        _warn(warning)
 
     from ckdmbd.parameters import ParameterError
     from ckdmbd.report import run_writers, write_outputs

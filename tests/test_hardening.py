@@ -449,25 +449,32 @@ def test_default_cache_is_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners")
-def test_a_group_writable_or_foreign_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_a_writable_own_cache_is_made_private_and_its_compiled_code_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache, capsys: pytest.CaptureFixture) -> None:
     shared = tmp_path / "shared"
-    shared.mkdir()
+    (shared / "__pycache__").mkdir(parents=True)
+    (shared / "__pycache__" / "planted.nbi").write_bytes(b"a pickle someone else wrote")
     shared.chmod(0o777)
     monkeypatch.setenv("CKDMBD_CACHE_DIR", str(shared))
-    used = fresh_cache.cache_dir()
-    assert used != shared and fresh_cache._private(used) is None
-    assert "writable by others" in capsys.readouterr().err
+    assert fresh_cache.cache_dir() == shared
+    assert shared.stat().st_mode & 0o777 == 0o755 and not (shared / "__pycache__").exists()
+    assert "was writable by others: made private" in capsys.readouterr().err
     fresh_cache.cache_dir.cache_clear()
-    shared.chmod(0o700)
-    (shared / "__pycache__").mkdir(mode=0o777)
-    (shared / "__pycache__").chmod(0o777)
-    assert fresh_cache.cache_dir() != shared
-    fresh_cache.cache_dir.cache_clear()
-    (shared / "__pycache__").chmod(0o700)
+    (shared / "__pycache__").mkdir()
+    (shared / "__pycache__").chmod(0o777)  # numba's folder writable by others: deleted, rebuilt
+    assert fresh_cache.cache_dir() == shared and not (shared / "__pycache__").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners")
+def test_a_foreign_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache,
+                                     capsys: pytest.CaptureFixture) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir(mode=0o755)
+    monkeypatch.setenv("CKDMBD_CACHE_DIR", str(foreign))
     real = os.getuid()
     monkeypatch.setattr(os, "getuid", lambda: real + 1)  # the folder now belongs to "another user"
-    assert fresh_cache.cache_dir() != shared
+    used = fresh_cache.cache_dir()
+    assert used != foreign and used.name.startswith("ckdmbd-cache-")  # a new private temporary folder
     assert "owned by another user" in capsys.readouterr().err
 
 
@@ -587,3 +594,32 @@ def test_cli_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert result.exit_code == 130, result.output
     assert result.stderr == "ckdmbd: interrupted\n"
     assert list(tmp_path.iterdir()) == []
+
+
+# --- found later: session samples count towards the row limit; a missing time is a field error ----------------------
+DAILY_12H = ev('type = "set_gfr"\ntime = "0 h"\ngfr = "0 mL/min"') + ev(
+    'type = "hemodialysis"\ntime = "0 h"\nsession = "12 h"\nstart_clock = "0 h"\n'
+    'days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]')
+
+
+def test_dialysis_session_samples_count_towards_the_row_limit(tmp_path: Path) -> None:
+    head = '[scenario]\nname = "t"\nconfiguration = "default"\nduration = "{}"\noutput_interval = "1 day"\n'
+    message = refused(head.format("60 years") + DAILY_12H, "scenario.duration")
+    assert "dialysis sessions' 15-minute samples" in message
+    sc = parse_scenario(head.format("10 years") + DAILY_12H)
+    with pytest.raises(ScenarioError, match=r"--duration: '60 years' gives about 1\.23e\+06 output rows"):
+        with_overrides(sc, "60 years")
+
+
+def test_the_row_estimate_matches_the_session_samples() -> None:
+    from ckdmbd.sessions import session_output_times
+
+    head = '[scenario]\nname = "t"\nconfiguration = "default"\nduration = "1 year"\noutput_interval = "1 day"\n'
+    sc = parse_scenario(head + DAILY_12H)
+    samples = len(session_output_times(sc.events, sc.duration_h))
+    assert 0.98 < samples / (365.25 * 55) < 1.02
+
+
+@pytest.mark.parametrize("kind", ["active_vitamin_d", "nutritional_vitamin_d", "hemodialysis", "cinacalcet"])
+def test_an_event_without_time_is_a_field_error(kind: str) -> None:
+    refused(HEAD + ev(f'type = "{kind}"\ndose = "1 ug/day"'), "events[0].time: missing")  # was KeyError: 'time'

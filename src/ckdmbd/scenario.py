@@ -247,7 +247,11 @@ def _event(raw: Any, where: str) -> Event:
         raise ScenarioError(f"{where}.type: missing; each event needs a type "
                             f"(teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
     kind = raw["type"]
-    time = lambda: parse_quantity(raw["time"], "h", f"{where}.time", allow_negative=True)  # noqa: E731
+    def time() -> float:  # read where the event's fields are known; a missing time is a field error, not KeyError
+        if "time" not in raw:
+            raise ScenarioError(f"{where}.time: missing; this field is required")
+        return parse_quantity(raw["time"], "h", f"{where}.time", allow_negative=True)
+
     if kind == "teriparatide":
         _fields(raw, where, {"type", "time", "dose"}, {"interval", "count"})
         count = raw.get("count", 1)
@@ -467,11 +471,24 @@ def _hours(h: float) -> str:
     return f"{h:.6g} h" if h < 48 else f"{h / units.HOURS_PER_DAY:.6g} days"
 
 
-def _check_output_rows(duration_h: float, interval_h: float, where: str, value: Any) -> None:
+def _check_output_rows(duration_h: float, interval_h: float, where: str, value: Any, events: Any = ()) -> None:
+    """At most :data:`MAX_OUTPUT_ROWS` rows, counting the 15-minute samples of every dialysis session (issue 16:
+    60 years of daily 12-h sessions wrote 1.2 million rows past the limit)."""
     rows = duration_h / interval_h + 1
     if rows > MAX_OUTPUT_ROWS:
-        raise ScenarioError(f"{where}: {value!r} gives {rows:.3g} output rows over {_hours(duration_h)} "
+        raise ScenarioError(f"{where}: {show(value)} gives {rows:.3g} output rows over {_hours(duration_h)} "
                             f"(at most {MAX_OUTPUT_ROWS}); choose a longer output interval")
+    from ckdmbd.sessions import REBOUND_SAMPLES_H, SESSION_RESOLUTION_H
+
+    for ev in events:
+        if isinstance(ev, Hemodialysis):
+            days = max(0.0, min(ev.end_h, duration_h) - max(ev.start_h, 0.0)) / units.HOURS_PER_DAY
+            per_session = ev.session_h / SESSION_RESOLUTION_H + 1 + len(REBOUND_SAMPLES_H)
+            rows += days * len(ev.weekdays) / 7 * per_session
+    if rows > MAX_OUTPUT_ROWS:
+        raise ScenarioError(f"{where}: {show(value)} gives about {rows:.3g} output rows over {_hours(duration_h)} "
+                            f"with the dialysis sessions' {SESSION_RESOLUTION_H * 60:g}-minute samples (at most "
+                            f"{MAX_OUTPUT_ROWS}); choose a shorter duration")
 
 
 _PATIENT_FIELDS = {
@@ -672,6 +689,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
               for e in events]
     events = _close_prescriptions(events, [e for e in events if isinstance(e, Hemodialysis)], duration)
+    _check_output_rows(duration, interval, "scenario.duration", head["duration"], events)
     if "vitamin_d_25_untreated_nmol_L" in overrides and not 5 <= overrides["vitamin_d_25_untreated_nmol_L"] <= 150:
         raise ScenarioError(f"patient.vitamin_d_25: {patient['vitamin_d_25']!r} must be 5-150 nmol/L")
     raw_obs = doc.get("observations", [])
@@ -732,6 +750,9 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
             if last >= duration_h:
                 raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] is over "
                                     f"(it runs until {_hours(last)})")
+    if duration is not None or output_interval is not None:  # with the sessions' samples, in the new run
+        option, value = ("--duration", duration) if duration is not None else ("--output-interval", output_interval)
+        _check_output_rows(duration_h, interval_h, option, value, sc.events)
     return replace(sc, duration_h=duration_h, output_interval_h=interval_h)
 
 

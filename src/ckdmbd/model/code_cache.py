@@ -8,8 +8,10 @@ imported from a folder is code run, so:
   home) ``<temp>/ckdmbd-cache-<uid>``: per user, never one fixed folder shared by every user of the machine;
 - a folder the composer creates gets mode 0o700;
 - before use the folder, and numba's ``__pycache__`` inside it, must be owned by the current user and writable by
-  no one else; otherwise (another user's folder, a group- or world-writable one, a symbolic link to one) it is
-  ignored with a one-line warning and a new private temporary folder is used (correct, only slower);
+  no one else. The user's own folder that others can write to (a umask of 002) is made private and its compiled
+  code deleted (rebuilt: numba's indexes are pickles, and loading a planted one would run code); a ``__pycache__``
+  that is not private is deleted; another user's folder (or a link to one) is ignored with a one-line warning and
+  a new private temporary folder is used (correct, only slower);
 - the module file must hold exactly the generated source (its name carries the hash of that source; a file that
   differs is rewritten), and the module is compiled from the generated source in memory, never from a ``.pyc``:
   a planted or stale bytecode file next to it is never executed.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -79,11 +82,36 @@ def cache_dir() -> Path:
             _make(path)
         except (OSError, RuntimeError):  # RuntimeError: no home folder
             continue
-        problem = _private(path) or (_private(path / "__pycache__") if (path / "__pycache__").exists() else None)
+        problem = _private(path)
+        if problem is not None and problem.startswith("writable by others"):
+            problem = _make_private(path)
+        pycache = path / "__pycache__"
+        if problem is None and pycache.exists() and _private(pycache) is not None:
+            problem = _clear(pycache, f"its compiled code {_private(pycache)}")
         if problem is None:
             return path
         _warn(f"code cache {str(path)!r} is {problem}; not used (compiling into a private temporary folder)")
     return Path(tempfile.mkdtemp(prefix="ckdmbd-cache-"))
+
+
+def _make_private(path: Path) -> str | None:
+    """The user's own folder that others could write to (a umask of 002): made private, and the compiled code that
+    others could have planted in it deleted (it is rebuilt). None when done, else why not."""
+    try:
+        os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o022)
+    except OSError as exc:
+        return f"writable by others and cannot be made private ({exc.strerror})"
+    _warn(f"code cache {str(path)!r} was writable by others: made private, its compiled code is rebuilt")
+    return _clear(path / "__pycache__", "writable by others") if (path / "__pycache__").exists() else None
+
+
+def _clear(pycache: Path, why: str) -> str | None:
+    """Delete numba's cache folder (indexes are pickles: loading one runs code); None when done."""
+    try:
+        shutil.rmtree(pycache)
+    except OSError:
+        return f"{why}, and it cannot be deleted"
+    return None
 
 
 def load_module(mod_name: str, source: str) -> ModuleType:

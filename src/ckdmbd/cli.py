@@ -6,6 +6,7 @@ names the problem and exit status 2, and leaves no output files behind.
 
 from __future__ import annotations
 
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +28,19 @@ EXIT_BAD_INPUT = 2
 
 
 def _fail(message: str) -> NoReturn:
-    one_line = " ".join(str(message).split())
+    # one line, and no control characters: escape sequences from a file name or a value never reach the terminal
+    one_line = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", " ".join(str(message).split()))
     typer.echo(f"ckdmbd: error: {one_line}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _warn(message: str) -> None:
+    """One ``ckdmbd: warning:`` line on stderr, without control characters."""
+    one_line = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", " ".join(str(message).split()))
+    typer.echo(f"ckdmbd: warning: {one_line}", err=True)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 class _OneLineErrors(TyperGroup):
@@ -54,6 +65,31 @@ class _OneLineErrors(TyperGroup):
                 raise
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             _fail(f"{exc.format_message()}{hint}")
+        except (OSError, RecursionError, OverflowError, MemoryError, UnicodeError) as exc:
+            _fail(_describe(exc))  # the last net under every command: input trouble is one line, never a traceback
+        except KeyboardInterrupt:
+            _interrupted()
+        except SystemError as exc:  # Ctrl-C inside a compiled call surfaces as "returned a result with an exception"
+            if not isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+                raise
+            _interrupted()
+
+
+def _interrupted() -> NoReturn:
+    typer.echo("ckdmbd: interrupted", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an exception that escaped a command's own checks; never the content of a file."""
+    if isinstance(exc, OSError):
+        where = f"{str(exc.filename)!r}: " if exc.filename is not None else ""
+        return f"cannot access {where}{exc.strerror or exc.__class__.__name__}"
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "the input is too large for the memory"
+    return f"the input holds a value out of range ({exc.__class__.__name__})"
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
@@ -84,6 +120,10 @@ def run(
         _fail(str(exc))
     out_dir = out if out is not None else Path("out") / sc.name
     _check_out_dir(out_dir)
+    from ckdmbd.domain import untreated_kidney_failure
+
+    for warning in untreated_kidney_failure(sc):  # the run is made; the reader is told it is no patient's course
+        _warn(warning)
 
     from ckdmbd.parameters import ParameterError
     from ckdmbd.report import run_writers, write_outputs
@@ -105,13 +145,16 @@ def run(
 
 def _check_out_dir(out_dir: Path) -> None:
     """Fail before the simulation when the output folder can obviously not be created."""
-    if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"--out: {str(out_dir)!r} exists and is not a folder")
-    for parent in out_dir.absolute().parents:
-        if parent.exists():
-            if not parent.is_dir():
-                _fail(f"--out: {str(out_dir)!r} cannot be created: {str(parent)!r} is not a folder")
-            break
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            _fail(f"--out: {str(out_dir)!r} exists and is not a folder")
+        for parent in out_dir.absolute().parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    _fail(f"--out: {str(out_dir)!r} cannot be created: {str(parent)!r} is not a folder")
+                break
+    except OSError as exc:  # a name too long, a parent without search permission
+        _fail(f"--out: {str(out_dir)!r} cannot be used: {exc.strerror or exc.__class__.__name__}")
 
 
 def _simulate_with_progress(sc, quiet: bool):

@@ -115,14 +115,20 @@ def forecast_command(
     from dataclasses import replace
 
     from ckdmbd.calibration import CalibrationError, FitResult, forecast, start_state
+    from ckdmbd.labs.errors import LabError
+    from ckdmbd.labs.io_csv import read_text
     from ckdmbd.protocol import Diet, SetParathyroidTissue, event_start_h
     from ckdmbd.scenario import ScenarioError, load_scenario
 
     try:
         sc = load_scenario(scenario)
-        result = FitResult.from_dict(json.loads(Path(fit_file).read_text(encoding="utf-8")))
+        result = FitResult.from_dict(json.loads(read_text(fit_file)))  # a regular file of bounded size, or refused
     except (ScenarioError, CalibrationError) as exc:
         _fail(str(exc))
+    except LabError as exc:
+        _fail(f"--fit: {exc}")
+    except (RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:  # not a fit.json of ours
+        _fail(f"--fit: {str(fit_file)!r} is not a fit.json written by `ckdmbd fit` ({exc.__class__.__name__})")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         _fail(f"--fit: cannot read {str(fit_file)!r} ({exc.__class__.__name__})")
     # the calibration's point estimates at t = 0 are replaced by the sampled parameters

@@ -9,7 +9,6 @@ with one ``ckdmbd: error:`` line on stderr and exit status 2. Flags are findings
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -74,9 +73,10 @@ def _print_check(result) -> None:
     from rich.table import Table
 
     from ckdmbd.labs.checks import fmt
+    from ckdmbd.scenario import clean_text
 
     console = _console()
-    table = Table(title=escape(f"lab results: {result.source}"))
+    table = Table(title=escape(clean_text(f"lab results: {result.source}")))
     reported_differs = any(s.reported_unit != s.unit for s in result.samples)
     notes = {note: chr(ord("a") + i) for i, note in enumerate(dict.fromkeys(s.note for s in result.samples if s.note))}
     columns = ["time", "sample", "analyte", "value", *(["reported as"] if reported_differs else []), "reference",
@@ -92,7 +92,9 @@ def _print_check(result) -> None:
                       escape(", ".join(f.label for f in s.flags if f.code != "post_dialysis")),
                       *([notes.get(s.note, "")] if notes else []))
     console.print(table)
-    say = partial(console.print, markup=False, highlight=False, soft_wrap=True)
+    def say(text: str) -> None:  # notes come from the file: no escape sequences reach the terminal (issue 16)
+        console.print(clean_text(text), markup=False, highlight=False, soft_wrap=True)
+
     for note, letter in notes.items():
         say(f"{letter}: {note}")
     say("* default reference range (none came with the result); sample: pre-/post-dialysis as stated in the file; "

@@ -7,9 +7,6 @@ every one of them is complete, so a failed run never leaves partial output behin
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,38 +136,11 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.Data
 
 
 def write_outputs(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
-    """Run every writer into a temporary folder, then move the finished files into ``out_dir`` together.
+    """Run every writer into a temporary folder, then put the finished folder in place of ``out_dir``: no partial
+    output, and no stale file of an earlier run beside the new ones (:func:`ckdmbd.output_folder.write_folder`)."""
+    from ckdmbd.output_folder import write_folder
 
-    When a writer fails nothing is left behind: neither the temporary folder nor any folder created on the way
-    to ``out_dir``."""
-    out_dir = Path(out_dir)
-    target = out_dir.resolve()
-    created = [d for d in (target, *target.parents) if not d.exists()]  # deepest first
-    target.parent.mkdir(parents=True, exist_ok=True)
-    finished = False
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            for name, write in writers.items():
-                write(tmp / name)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            done = []
-            for name in writers:
-                os.replace(tmp / name, out_dir / name)
-                done.append(out_dir / name)
-            finished = True
-            return done
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        if not finished:
-            for d in created:  # deepest first; stop at the first that is not empty
-                try:
-                    d.rmdir()
-                except FileNotFoundError:
-                    continue
-                except OSError:
-                    break
+    return write_folder(out_dir, writers)
 
 
 def event_label(ev) -> str:

@@ -121,8 +121,8 @@ OBSERVABLE = {
 def _observation(raw: Any, where: str) -> Observation:
     _fields(raw, where, {"quantity", "time", "value"}, {"reported", "note"})
     quantity = raw["quantity"]
-    if quantity not in OBSERVABLE:
-        raise ScenarioError(f"{where}.quantity: {quantity!r} is not one of {', '.join(OBSERVABLE)}")
+    if not isinstance(quantity, str) or quantity not in OBSERVABLE:
+        raise ScenarioError(f"{where}.quantity: {show(quantity)} is not one of {', '.join(OBSERVABLE)}")
     column, unit, molar_mass = OBSERVABLE[quantity]
     text = raw["value"]
     if molar_mass is None:
@@ -139,7 +139,8 @@ def _observation(raw: Any, where: str) -> Observation:
         if key in raw and not isinstance(raw[key], str):
             raise ScenarioError(f"{where}.{key}: {raw[key]!r} must be a text")
     time = parse_quantity(raw["time"], "h", f"{where}.time")
-    return Observation(quantity, column, time, value, unit, raw.get("reported", text), raw.get("note", ""))
+    reported = clean_text(raw.get("reported", text))  # a text: checked above, or the value that parsed
+    return Observation(quantity, column, time, value, unit, reported, clean_text(raw.get("note", "")))
 
 
 @cache
@@ -157,18 +158,42 @@ def _registry():
 # A quantity is exactly one number and one unit ("12 h", "2.4 g/day", "-1 year", "1e3 mg/day"). The strict form
 # keeps pint's expression evaluator away from the text: "1,5 h" (read as 15 h), "1 day 2" (48 h), "10**10**10 h"
 # (never finishes) or "1/0 h" are rejected instead of misread.
+# Linear time (issue 16): every repetition inside the unit starts with a separator (an operator, or blanks), so a
+# run of letters can be split only one way; the old optional separator let the engine try every split of
+# "mmm...m1" (2^n: 120 s for 40 letters). Over-long text is refused before the expression is tried at all.
 _QUANTITY = re.compile(
     r"\s*(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"[ \t]*(?P<unit>[^\W\d]+(?:[ \t]*[/*·]?[ \t]*[^\W\d]+)*)?\s*"
+    r"[ \t]*(?P<unit>[^\W\d]+(?:(?:[ \t]*[/*·][ \t]*|[ \t]+)[^\W\d]+)*)?\s*"
 )
+MAX_QUANTITY_CHARS = 64  # "2.5 mg per day" is 14; anything this long is not a quantity
+MAX_MAGNITUDE = 1e12  # in the target unit (1e12 h is 114 million years): beyond is no input, and overflows later
+MAX_DURATION_H = 100 * units.HOURS_PER_YEAR  # a run, a history or a schedule end: longer than any patient
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """``value`` as it appears in a message: its repr cut to ``limit`` characters, safe for any value (the repr of
+    a 5,000-digit integer raises ValueError) and without control characters (they would reach the terminal)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        text = "<a whole number of more than 4300 digits>"
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: bool = False) -> float:
     """Parse ``"12 h"``-style text into a float in ``target_unit``; errors name ``where`` and the value."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ScenarioError(f"{where}: {value!r} needs a unit, e.g. \"{value} {target_unit}\"")
+        example = show(value) if len(show(value)) <= 20 else "1"
+        raise ScenarioError(f"{where}: {show(value)} needs a unit, e.g. \"{example} {target_unit}\"")
     if not isinstance(value, str):
-        raise ScenarioError(f"{where}: expected a quantity as text such as \"1 {target_unit}\", got {value!r}")
+        raise ScenarioError(f"{where}: expected a quantity as text such as \"1 {target_unit}\", got {show(value)}")
+    if len(value) > MAX_QUANTITY_CHARS:
+        raise ScenarioError(f"{where}: {show(value)} is too long for a quantity ({len(value)} characters, at most "
+                            f"{MAX_QUANTITY_CHARS}); expected a number and a unit, e.g. \"1 {target_unit}\"")
     match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ScenarioError(f"{where}: cannot read {value!r} as a quantity; expected a number and a unit, "
@@ -187,6 +212,8 @@ def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: 
         raise ScenarioError(f"{where}: {value!r} is not convertible to {target_unit}") from None
     if not math.isfinite(magnitude):
         raise ScenarioError(f"{where}: {value!r} is not a finite number")
+    if abs(magnitude) > MAX_MAGNITUDE:
+        raise ScenarioError(f"{where}: {value!r} is out of range (at most {MAX_MAGNITUDE:g} {target_unit})")
     if magnitude < 0 and not allow_negative:
         raise ScenarioError(f"{where}: {value!r} must not be negative")
     return magnitude
@@ -220,7 +247,11 @@ def _event(raw: Any, where: str) -> Event:
         raise ScenarioError(f"{where}.type: missing; each event needs a type "
                             f"(teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
     kind = raw["type"]
-    time = lambda: parse_quantity(raw["time"], "h", f"{where}.time", allow_negative=True)  # noqa: E731
+    def time() -> float:  # read where the event's fields are known; a missing time is a field error, not KeyError
+        if "time" not in raw:
+            raise ScenarioError(f"{where}.time: missing; this field is required")
+        return parse_quantity(raw["time"], "h", f"{where}.time", allow_negative=True)
+
     if kind == "teriparatide":
         _fields(raw, where, {"type", "time", "dose"}, {"interval", "count"})
         count = raw.get("count", 1)
@@ -238,10 +269,10 @@ def _event(raw: Any, where: str) -> Event:
         return TeriparatideDoses(time(), dose, interval, count)
     if kind == "set_gfr":
         _fields(raw, where, {"type", "time", "gfr"}, set())
-        return SetGFR(time(), parse_quantity(raw["gfr"], "mL/min", f"{where}.gfr"))
+        return SetGFR(time(), _gfr(raw["gfr"], f"{where}.gfr"))
     if kind == "gfr_decline":
         _fields(raw, where, {"type", "time", "from", "to", "over"}, set())
-        start = parse_quantity(raw["from"], "mL/min", f"{where}.from")
+        start = _gfr(raw["from"], f"{where}.from")
         end = parse_quantity(raw["to"], "mL/min", f"{where}.to")
         over = parse_quantity(raw["over"], "h", f"{where}.over")
         if start <= 0:
@@ -276,8 +307,8 @@ def _event(raw: Any, where: str) -> Event:
         _fields(raw, where, {"type", "time", "dose"}, {"adherence", "binder"})
         adherence = _fraction(raw, "adherence", where)
         binder = raw.get("binder", "pbe")
-        if binder not in BINDERS:
-            raise ScenarioError(f"{where}.binder: unknown binder {binder!r} (expected {', '.join(BINDERS)})")
+        if not isinstance(binder, str) or binder not in BINDERS:
+            raise ScenarioError(f"{where}.binder: unknown binder {show(binder)} (expected {', '.join(BINDERS)})")
         dose = parse_quantity(raw["dose"], "g/day", f"{where}.dose")
         if dose > 30:
             raise ScenarioError(f"{where}.dose: {raw['dose']!r} is implausible (at most 30 g/day)")
@@ -316,9 +347,7 @@ def _event(raw: Any, where: str) -> Event:
         amounts = {}
         for key in ("calcium", "phosphorus"):
             if key in raw:
-                amounts[key] = parse_quantity(raw[key], "mg/day", f"{where}.{key}")
-                if amounts[key] > 10_000:
-                    raise ScenarioError(f"{where}.{key}: {raw[key]!r} is implausible (at most 10 g/day)")
+                amounts[key] = _diet(raw[key], f"{where}.{key}")
         return Diet(time(), amounts.get("calcium"), amounts.get("phosphorus"))
     if kind == "kidney_transplant":
         _fields(raw, where, {"type", "time", "graft_gfr"}, {"delayed_function"})
@@ -332,6 +361,31 @@ def _event(raw: Any, where: str) -> Event:
                 raise ScenarioError(f"{where}.delayed_function: {raw['delayed_function']!r} must be at most 90 days")
         return KidneyTransplant(time(), graft, delay)
     raise ScenarioError(f"{where}.type: unknown event type {kind!r} (expected {', '.join(EVENT_TYPES)})")
+
+
+MAX_GFR_ML_MIN = 200.0
+"""assumed: a GFR above 200 mL/min is no patient's (hyperfiltration in pregnancy or early diabetes reaches ~150-180
+mL/min; the healthy model patient has 100): beyond is a typo or a unit error."""
+MAX_DIET_MG_PER_DAY = 10_000.0
+"""assumed: 10 g/day of calcium or phosphorus is 4x the adult tolerable upper intake levels (calcium 2.5 g/day,
+IOM 2011; phosphorus 4 g/day, IOM 1997) and several times any habitual diet; beyond is an input error (and
+"1e300 mg/day" overflowed the integrator)."""
+
+
+def _gfr(value: Any, where: str) -> float:
+    """A GFR in mL/min, at most :data:`MAX_GFR_ML_MIN`."""
+    gfr = parse_quantity(value, "mL/min", where)
+    if gfr > MAX_GFR_ML_MIN:
+        raise ScenarioError(f"{where}: {show(value)} is implausible (at most {MAX_GFR_ML_MIN:g} mL/min)")
+    return gfr
+
+
+def _diet(value: Any, where: str) -> float:
+    """A dietary intake in mg/day, at most :data:`MAX_DIET_MG_PER_DAY`."""
+    amount = parse_quantity(value, "mg/day", where)
+    if amount > MAX_DIET_MG_PER_DAY:
+        raise ScenarioError(f"{where}: {show(value)} is implausible (at most 10 g/day)")
+    return amount
 
 
 EVENT_TYPES = ("teriparatide", "set_gfr", "gfr_decline", "parathyroidectomy", "parathyroid_tissue", "graft_excision",
@@ -354,6 +408,8 @@ def _hemodialysis(raw: dict, where: str, start: float) -> Hemodialysis:
     _fields(raw, where, {"type", "time"},
             {"until", "days", "session", "start_clock", "phosphate_clearance", "dialysate_calcium", "ultrafiltration"})
     until = parse_quantity(raw["until"], "h", f"{where}.until", allow_negative=True) if "until" in raw else math.inf
+    if math.isfinite(until) and abs(until) > MAX_DURATION_H:
+        raise ScenarioError(f"{where}.until: {show(raw['until'])} is beyond any run (at most 100 years)")
     days = raw.get("days", ["Mon", "Wed", "Fri"])
     if not isinstance(days, list) or not days or not all(isinstance(d, str) and d.strip().lower() in _WEEKDAY_NAMES
                                                         for d in days):
@@ -415,11 +471,24 @@ def _hours(h: float) -> str:
     return f"{h:.6g} h" if h < 48 else f"{h / units.HOURS_PER_DAY:.6g} days"
 
 
-def _check_output_rows(duration_h: float, interval_h: float, where: str, value: Any) -> None:
+def _check_output_rows(duration_h: float, interval_h: float, where: str, value: Any, events: Any = ()) -> None:
+    """At most :data:`MAX_OUTPUT_ROWS` rows, counting the 15-minute samples of every dialysis session (issue 16:
+    60 years of daily 12-h sessions wrote 1.2 million rows past the limit)."""
     rows = duration_h / interval_h + 1
     if rows > MAX_OUTPUT_ROWS:
-        raise ScenarioError(f"{where}: {value!r} gives {rows:.3g} output rows over {_hours(duration_h)} "
+        raise ScenarioError(f"{where}: {show(value)} gives {rows:.3g} output rows over {_hours(duration_h)} "
                             f"(at most {MAX_OUTPUT_ROWS}); choose a longer output interval")
+    from ckdmbd.sessions import REBOUND_SAMPLES_H, SESSION_RESOLUTION_H
+
+    for ev in events:
+        if isinstance(ev, Hemodialysis):
+            days = max(0.0, min(ev.end_h, duration_h) - max(ev.start_h, 0.0)) / units.HOURS_PER_DAY
+            per_session = ev.session_h / SESSION_RESOLUTION_H + 1 + len(REBOUND_SAMPLES_H)
+            rows += days * len(ev.weekdays) / 7 * per_session
+    if rows > MAX_OUTPUT_ROWS:
+        raise ScenarioError(f"{where}: {show(value)} gives about {rows:.3g} output rows over {_hours(duration_h)} "
+                            f"with the dialysis sessions' {SESSION_RESOLUTION_H * 60:g}-minute samples (at most "
+                            f"{MAX_OUTPUT_ROWS}); choose a shorter duration")
 
 
 _PATIENT_FIELDS = {
@@ -474,6 +543,33 @@ def _patient_body(patient: dict) -> dict[str, float]:
     return out
 
 
+MAX_NESTING = 16  # tables and arrays inside each other; a scenario needs 3 ([[events]] with a days array)
+MAX_WHOLE_NUMBER = 10**15  # larger integers are no count, mass or fraction; their repr fails beyond 4300 digits
+
+
+def _check_document(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse what no field accepts before any field is read: nesting deeper than :data:`MAX_NESTING` and whole
+    numbers beyond :data:`MAX_WHOLE_NUMBER` (messages then never show an unprintable value)."""
+    if depth > MAX_NESTING:
+        raise ScenarioError(f"{where}: tables or arrays nested more than {MAX_NESTING} deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_document(item, f"{where}.{key}" if where else str(key), depth + 1)
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            _check_document(item, f"{where}[{k}]", depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WHOLE_NUMBER:
+        raise ScenarioError(f"{where}: a whole number of about {int(value.bit_length() * 0.30103) + 1} digits is out "
+                            f"of range")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters other than newline and tab: escape sequences in a description or a note
+    must not reach the terminal (issue 16)."""
+    return _TEXT_CONTROL.sub("", text)
+
+
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
@@ -483,6 +579,13 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not a valid TOML file ({exc})") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: not a scenario file: arrays or tables nested too deeply") from None
+    except ValueError:  # an integer of more than 4300 digits (Python's limit on int(text))
+        long = re.search(r"\d{4000,}", text)
+        line = f"line {text.count(chr(10), 0, long.start()) + 1}: " if long else ""
+        raise ScenarioError(f"{source}: {line}a number with too many digits") from None
+    _check_document(doc, "")
     _fields(doc, "", {"scenario"}, {"patient", "events", "observations", "calcification_sites"})
     head = doc["scenario"]
     _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval", "history"})
@@ -494,7 +597,8 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
                             f"characters (it names the default output folder)")
     description = head.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioError(f"scenario.description: {description!r} must be a text")
+        raise ScenarioError(f"scenario.description: {show(description)} must be a text")
+    description = clean_text(description)
     configuration = head.get("configuration", "default")
     if configuration not in ("default", "corrected", "reference"):
         raise ScenarioError(f"scenario.configuration: {configuration!r} must be 'default', 'corrected' or 'reference'")
@@ -511,6 +615,8 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
             f"scenario.output_interval: {interval_text!r} must be positive and at most the duration "
             f"({head['duration']!r})")
     _check_output_rows(duration, interval, "scenario.output_interval", interval_text)
+    if duration > MAX_DURATION_H:
+        raise ScenarioError(f"scenario.duration: {show(head['duration'])} is longer than 100 years")
     overrides: dict[str, float] = {}
     patient = doc.get("patient", {})
     _fields(patient, "patient", set(), set(_PATIENT_FIELDS) | set(_PATIENT_BODY_FIELDS) | {"ph", "sex"})
@@ -519,6 +625,10 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
             param, unit, convert = _PATIENT_FIELDS[key]
             overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
             low, high = _PATIENT_LIMITS.get(param, (-math.inf, math.inf))
+            if key == "gfr":
+                _gfr(value, "patient.gfr")
+            if key in ("diet_calcium", "diet_phosphorus"):
+                _diet(value, f"patient.{key}")
             if not low < overrides[param] <= high:
                 raise ScenarioError(f"patient.{key}: {value!r} is not physical (expected more than {low:g} and at "
                                     f"most {high:g} {unit})")
@@ -579,6 +689,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     events = [e if not isinstance(e, Hemodialysis) else _close_schedule(e, hd, duration, transplants)
               for e in events]
     events = _close_prescriptions(events, [e for e in events if isinstance(e, Hemodialysis)], duration)
+    _check_output_rows(duration, interval, "scenario.duration", head["duration"], events)
     if "vitamin_d_25_untreated_nmol_L" in overrides and not 5 <= overrides["vitamin_d_25_untreated_nmol_L"] <= 150:
         raise ScenarioError(f"patient.vitamin_d_25: {patient['vitamin_d_25']!r} must be 5-150 nmol/L")
     raw_obs = doc.get("observations", [])
@@ -627,6 +738,8 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
             raise ScenarioError(f"--duration: {duration!r} is shorter than the scenario's output interval "
                                 f"({_hours(interval_h)}); give a shorter --output-interval as well")
         _check_output_rows(duration_h, interval_h, "--duration", duration)
+    if duration_h > MAX_DURATION_H:
+        raise ScenarioError(f"--duration: {show(duration)} is longer than 100 years")
     if duration is not None:
         sc = with_duration(sc, duration_h)
         for k, ev in enumerate(sc.events):
@@ -637,6 +750,9 @@ def with_overrides(sc: Scenario, duration: str | None = None, output_interval: s
             if last >= duration_h:
                 raise ScenarioError(f"--duration: {duration!r} ends the run before events[{k}] is over "
                                     f"(it runs until {_hours(last)})")
+    if duration is not None or output_interval is not None:  # with the sessions' samples, in the new run
+        option, value = ("--duration", duration) if duration is not None else ("--output-interval", output_interval)
+        _check_output_rows(duration_h, interval_h, option, value, sc.events)
     return replace(sc, duration_h=duration_h, output_interval_h=interval_h)
 
 
@@ -678,12 +794,17 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         res = resources.files(BUILTIN_PACKAGE).joinpath(f"{text_name}.toml")
         return parse_scenario(res.read_text(encoding="utf-8"), f"{text_name}.toml")
     path = Path(name_or_path)
-    if not path.exists():
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except OSError as exc:  # a folder on the way without search permission, a name too long
+        raise ScenarioError(f"cannot read scenario file {text_name!r}: {exc.strerror or exc.__class__.__name__}") \
+            from None
+    if not exists:
         raise ScenarioError(
             f"no built-in scenario or file named {text_name!r} (built-ins: {', '.join(builtin_names())})")
-    if path.is_dir():
+    if is_dir:
         raise ScenarioError(f"cannot read scenario file {text_name!r}: it is a folder")
-    if not path.is_file():
+    if not is_file:
         raise ScenarioError(f"cannot read scenario file {text_name!r}: not a regular file")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -751,8 +872,9 @@ def _per_session(raw: dict, where: str, unit: str, example: str) -> float:
 def _active_vitamin_d(raw: dict, where: str, start: float) -> ActiveVitaminD | IntravenousVitaminD:
     _fields(raw, where, {"type", "time", "dose"}, {"drug", "route", "clock"})
     drug = raw.get("drug", "calcitriol")
-    if drug not in ACTIVE_VITAMIN_D:
-        raise ScenarioError(f"{where}.drug: unknown active vitamin D {drug!r} (expected {', '.join(ACTIVE_VITAMIN_D)})")
+    if not isinstance(drug, str) or drug not in ACTIVE_VITAMIN_D:
+        raise ScenarioError(f"{where}.drug: unknown active vitamin D {show(drug)} "
+                            f"(expected {', '.join(ACTIVE_VITAMIN_D)})")
     spec = ACTIVE_VITAMIN_D[drug]
     route = raw.get("route", "oral")
     if route not in ("oral", "iv"):
@@ -780,8 +902,8 @@ def _nutritional_vitamin_d(raw: dict, where: str, start: float) -> NutritionalVi
     time unit of the rate is also the dosing interval (pint has no IU: 1 IU of vitamin D = 0.025 ug)."""
     _fields(raw, where, {"type", "time", "dose"}, {"drug", "clock"})
     drug = raw.get("drug", "cholecalciferol")
-    if drug not in NUTRITIONAL_VITAMIN_D:
-        raise ScenarioError(f"{where}.drug: unknown nutritional vitamin D {drug!r} "
+    if not isinstance(drug, str) or drug not in NUTRITIONAL_VITAMIN_D:
+        raise ScenarioError(f"{where}.drug: unknown nutritional vitamin D {show(drug)} "
                             f"(expected {', '.join(NUTRITIONAL_VITAMIN_D)})")
     text = raw["dose"]
     if not isinstance(text, str):

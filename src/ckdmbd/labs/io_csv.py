@@ -44,12 +44,45 @@ OPTIONAL = ("ref_low", "ref_high", "sample", "note")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+MAX_FILE_BYTES = 50_000_000
+"""assumed: a lab file larger than 50 MB (about a million results) is no patient's series; refused before reading."""
+MAX_ROWS = 100_000
+"""assumed: 100,000 results are 30 years of eight analytes every day; more is no patient's series (a million rows
+ran for more than 600 s and 4.3 GB)."""
+
+
 def read_text(path: str | Path) -> str:
-    """A lab file's text (UTF-8, with or without BOM); :class:`LabError` if it cannot be read."""
+    """A lab file's text (UTF-8, with or without BOM); :class:`LabError` if it cannot be read.
+
+    Only regular files up to :data:`MAX_FILE_BYTES` are read: the file is opened without blocking and checked with
+    ``fstat`` first, so a FIFO, a device (``/dev/zero``) or a huge file is refused at once instead of hanging or
+    filling the memory (issue 16)."""
+    import os
+    import stat
+
     try:
-        data = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise LabError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+        raise LabError(f"cannot read {str(path)!r}: {exc.strerror or exc.__class__.__name__}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise LabError(f"cannot read {str(path)!r}: it is a folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise LabError(f"cannot read {str(path)!r}: not a regular file (a pipe or a device)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise LabError(f"cannot read {str(path)!r}: {info.st_size} bytes, larger than the {MAX_FILE_BYTES} "
+                           f"bytes a lab file may have")
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise LabError(f"cannot read {str(path)!r}: {exc.strerror or exc.__class__.__name__}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > MAX_FILE_BYTES:  # it grew after the check
+        raise LabError(f"cannot read {str(path)!r}: larger than the {MAX_FILE_BYTES} bytes a lab file may have")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -74,6 +107,17 @@ def parse_time(text: str, source: str, where: str) -> datetime:
     except ValueError:
         raise error(source, where, "time", text, "not an ISO 8601 date or date-time "
                     "(e.g. 2001-07-02 or 2001-07-02T08:00:00Z)") from None
+    return plausible_time(when, source, where, "time", text)
+
+
+YEARS = (1800, 2200)
+"""assumed: sampling times outside these years are typos; year 1 overflowed the conversion to UTC (issue 16)."""
+
+
+def plausible_time(when: datetime, source: str, where: str, field_name: str, text: object) -> datetime:
+    """``when`` as a naive UTC datetime; :class:`LabError` outside :data:`YEARS` (checked before the conversion)."""
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise error(source, where, field_name, text, f"not a plausible sampling time (years {YEARS[0]}-{YEARS[1]})")
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     return when
@@ -93,6 +137,10 @@ def _rows(text: str, source: str):
 
 def _header(line: int, cells: list[str], source: str) -> dict[str, int]:
     names = [c.strip().lower() for c in cells]
+    known = (*REQUIRED, *TIME_COLUMNS, *OPTIONAL)
+    if not any(name in known for name in names):  # not a lab file at all: its first line is not shown (issue 16)
+        raise LabError(f"{source}: line {line} is no header of a lab CSV file (expected column names such as "
+                       f"time, analyte, value, unit); is it a lab file?")
     columns: dict[str, int] = {}
     for i, name in enumerate(names):
         if name not in (*REQUIRED, *TIME_COLUMNS, *OPTIONAL):
@@ -152,6 +200,8 @@ def parse_csv(text: str, source: str = "<csv>", *, sort: bool = False, skip_unkn
     raws, skipped, count = [], [], 0
     for line, cells in rows:
         count += 1
+        if count > MAX_ROWS:
+            raise LabError(f"{source}: more than {MAX_ROWS} results (line {line}); too many for one patient's series")
         analyte = cells[columns["analyte"]].strip() if len(cells) == len(columns) else ""
         if analyte and lookup(analyte) is None:
             if not skip_unknown:

@@ -26,7 +26,7 @@ the element and the value.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ import pandas as pd
 
 from ckdmbd.labs.analytes import LOINC, LOINC_SYSTEM, lookup
 from ckdmbd.labs.errors import LabError, show
-from ckdmbd.labs.io_csv import read_text
+from ckdmbd.labs.io_csv import MAX_ROWS, plausible_time, read_text
 from ckdmbd.labs.series import RawSample, build_series, error, sample_context, unknown_analyte
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
@@ -50,6 +50,9 @@ def parse_fhir(text: str, source: str = "<fhir>", *, sort: bool = False, skip_un
     """The lab series in the FHIR JSON ``text`` (see the module docstring); ``source`` names the file in messages."""
     data = _load_json(text, source)
     indices, bundle = _validate(data, source)
+    if len(indices) > MAX_ROWS:
+        raise LabError(f"{source}: {len(indices)} Observation entries, more than {MAX_ROWS}; too many for one "
+                       f"patient's series")
     raws, skipped = [], []
     for index, entry in zip(indices, bundle.entry or (), strict=True):
         obs = entry.resource
@@ -73,6 +76,10 @@ def _load_json(text: str, source: str) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LabError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise LabError(f"{source}: not a FHIR Bundle: objects or arrays nested too deeply") from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise LabError(f"{source}: not a FHIR Bundle: a number with too many digits") from None
     if not isinstance(data, dict):
         raise LabError(f"{source}: not a FHIR resource: the file holds a JSON {type(data).__name__}, "
                        "expected a Bundle object")
@@ -103,6 +110,8 @@ def _validate(data: dict, source: str):
         return indices, Bundle.model_validate(kept)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise LabError(f"{source}: {_validation_message(exc, indices, entries)}") from None
+    except RecursionError:
+        raise LabError(f"{source}: not a FHIR Bundle: objects or arrays nested too deeply") from None
 
 
 def _validation_message(exc: ValueError, indices: list[int], entries: list) -> str:
@@ -135,9 +144,9 @@ def _when(obs, source: str, where: str) -> datetime:
             "missing; each Observation needs its sampling time"
         raise error(source, where, "effectiveDateTime", None, problem)
     if isinstance(when, datetime):
-        return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+        return plausible_time(when, source, where, "effectiveDateTime", str(when))
     if isinstance(when, date):
-        return datetime.combine(when, time())
+        return plausible_time(datetime.combine(when, time()), source, where, "effectiveDateTime", str(when))
     raise error(source, where, "effectiveDateTime", str(when), "not a full date (a year or year-month only)")
 
 

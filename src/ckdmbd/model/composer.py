@@ -6,21 +6,18 @@ crosses the body boundary), orders the submodels, and generates one flat right-h
 ``rhs(t, y, p, dydt)`` that numba compiles into a single machine-code function. Generating the flat function is
 what makes the composed model as fast as a hand-written one: numba inlines the small submodel functions.
 
-The generated source is written to a cache folder (``$CKDMBD_CACHE_DIR``, else ``~/.cache/ckdmbd``) and imported
-from there, so numba's on-disk cache works and a second process starts without recompiling. Its file name is a
-hash of the generated source and of the source of every submodel module it calls, so editing a submodel can
-never run stale machine code.
+The generated source is written to a private, checked cache folder (:mod:`ckdmbd.model.code_cache`:
+``$CKDMBD_CACHE_DIR``, else ``~/.cache/ckdmbd``) and run from there, so numba's on-disk cache works and a second
+process starts without recompiling. Its file name is a hash of the generated source and of the source of every
+submodel module it calls, so editing a submodel can never run stale machine code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import inspect
 import keyword
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,17 +253,10 @@ def _check_conservation(process: Process, contents: Mapping[str, Mapping[str, fl
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("CKDMBD_CACHE_DIR")
-    path = Path(root) if root else Path.home() / ".cache" / "ckdmbd"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError:
-        path = Path(tempfile.gettempdir()) / "ckdmbd-cache"
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The user's private, checked code cache (:func:`ckdmbd.model.code_cache.cache_dir`)."""
+    from ckdmbd.model.code_cache import cache_dir
+
+    return cache_dir()
 
 
 def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[str]) -> CompiledModel:
@@ -467,15 +457,8 @@ def _load_generated(name: str, source: str, ordered: Sequence[Submodel]) -> Modu
     mod_name = f"ckdmbd_generated_{name.replace('-', '_')}_{tag}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
-    path = _cache_dir() / f"{mod_name}.py"
-    if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source)
-        os.replace(tmp, path)  # atomic: parallel test workers never import a half-written file
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    spec.loader.exec_module(module)
+    from ckdmbd.model.code_cache import load_module
+
+    module = load_module(mod_name, source)  # checked folder, verified file, compiled from source (never a .pyc)
     module.SOURCE = source  # type: ignore[attr-defined]
     return module

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from ckdmbd.cli_fit import fit_command, forecast_command
 from ckdmbd.cli_labs import labs_app
+from ckdmbd.cli_parameters import parameters_command
 from ckdmbd.validation.command import validate_command
 
 try:  # recent typer vendors click as typer._click (it has no public UsageError)
@@ -62,6 +63,7 @@ app.add_typer(labs_app, name="labs")
 app.command("fit")(fit_command)
 app.command("forecast")(forecast_command)
 app.command("validate")(validate_command)
+app.command("parameters")(parameters_command)
 
 
 @app.command()

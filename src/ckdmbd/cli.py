@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from ckdmbd.cli_fit import fit_command, forecast_command
 from ckdmbd.cli_labs import labs_app
 from ckdmbd.cli_parameters import parameters_command
+from ckdmbd.cli_population import population_command
 from ckdmbd.validation.command import validate_command
 
 try:  # recent typer vendors click as typer._click (it has no public UsageError)
@@ -64,6 +65,7 @@ app.command("fit")(fit_command)
 app.command("forecast")(forecast_command)
 app.command("validate")(validate_command)
 app.command("parameters")(parameters_command)
+app.command("population")(population_command)
 
 
 @app.command()

@@ -78,3 +78,66 @@ def population_command(
     for r in failures.itertuples():
         console.print(f"  patient {r.patient}: {r.message}", markup=False, highlight=False)
     console.print("wrote " + ", ".join(str(p) for p in written), markup=False, highlight=False, soft_wrap=True)
+
+
+def sensitivity_command(
+    spec: Annotated[str, typer.Argument(help="a built-in population (hemodialysis) or a population spec (TOML)")],
+    method: Annotated[str, typer.Option("--method", help="sobol (variance-based, Saltelli design)")] = "sobol",
+    n: Annotated[int, typer.Option("--n", help="base samples N; the runs are N x (parameters + 2)")] = 64,
+    output: Annotated[list[str] | None, typer.Option("--output", help="phosphate, calcium, pth (repeatable; "
+                                                                       "default phosphate and pth)")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="local worker processes")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output folder (default: out/<name>-sobol)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
+) -> None:
+    """Sobol indices (first order S1, total ST, 95 % bootstrap intervals) of each patient's last-4-week mean
+    pre-dialysis phosphate, calcium or PTH in the spec's sampled parameters; writes sobol.csv."""
+    from ckdmbd.population import PopulationError, load_population
+    from ckdmbd.sensitivity import population_sobol
+
+    if method != "sobol":
+        _fail(f"--method: {method!r} is not available (sobol)")
+    if n < 2:
+        _fail(f"--n: {n} must be at least 2")
+    if workers < 1:
+        _fail(f"--workers: {workers} must be at least 1")
+    outputs = tuple(output) if output else ("phosphate", "pth")
+    try:
+        population = load_population(spec)
+        out_dir = out if out is not None else Path("out") / f"{population.name}-sobol"
+        if out_dir.exists() and not out_dir.is_dir():
+            _fail(f"--out: {str(out_dir)!r} exists and is not a folder")
+        if quiet:
+            table = population_sobol(population, n, outputs, workers)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          transient=True) as bar:
+                task = bar.add_task("runs", total=n * (len(population.distributions) + 2))
+                table = population_sobol(population, n, outputs, workers,
+                                         progress=lambda done, total: bar.update(task, completed=done))
+    except PopulationError as exc:
+        _fail(str(exc))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out_dir / "sobol.csv", index=False)
+    except OSError as exc:
+        _fail(f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
+    if quiet:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    runs = n * (len(population.distributions) + 2)
+    rows = Table(title=f"Sobol indices, {population.name}: N = {n}, {runs} runs, 95 % bootstrap intervals")
+    for col in ("output", "parameter", "S1", "ST"):
+        rows.add_column(col, justify="left" if col in ("output", "parameter") else "right")
+    for r in table.itertuples():
+        rows.add_row(r.output, r.parameter, f"{r.S1:.3f} [{r.S1_low:.3f}, {r.S1_high:.3f}]",
+                     f"{r.ST:.3f} [{r.ST_low:.3f}, {r.ST_high:.3f}]")
+    console = Console()
+    if not console.is_terminal:  # piped or captured: keep each row on one line
+        console = Console(width=140)
+    console.print(rows)
+    console.print(f"wrote {out_dir / 'sobol.csv'}", markup=False, highlight=False, soft_wrap=True)

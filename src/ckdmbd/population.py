@@ -332,16 +332,18 @@ class Population:
             columns[d.parameter.symbol] = d.sample(u)
         return [{k: float(v[i]) for k, v in columns.items()} for i in range(self.spec.size)]
 
-    def run(self, workers: int = 1, progress: Callable[[int, int], None] | None = None) -> PopulationResult:
+    def run(self, workers: int = 1, progress: Callable[[int, int], None] | None = None,
+            samples: list[dict[str, float]] | None = None) -> PopulationResult:
         """Simulate every patient (``workers`` local processes; 1 = in this process) and collect the results in
-        patient order. ``progress(done, total)`` after each patient."""
+        patient order. ``progress(done, total)`` after each patient. ``samples``: the patients' values ({symbol:
+        model-unit value} each) instead of :meth:`samples` (a sensitivity analysis's design points)."""
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
         from ckdmbd.model.configurations import model
         from ckdmbd.simulation import SolverOptions
 
         spec = self.spec
-        samples = self.samples()
+        samples = self.samples() if samples is None else samples
         options = SolverOptions.preset(spec.accuracy)
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
         outcomes: list[tuple[str, str, pd.DataFrame]] = []
@@ -418,14 +420,22 @@ def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
     return PopulationResult(spec, patients, sessions)
 
 
+def per_patient_predialysis(result: PopulationResult, last_days: float = 28.0) -> pd.DataFrame:
+    """Each patient's mean pre-dialysis values over the sessions of the last ``last_days`` of the run (index:
+    patient; patients without sessions are missing)."""
+    s = result.sessions
+    if s.empty:
+        return pd.DataFrame(columns=list(PREDIALYSIS))
+    end = s.groupby("patient")["start_day"].transform("max")
+    return s[s["start_day"] >= end - last_days].groupby("patient").mean(numeric_only=True)
+
+
 def summary(result: PopulationResult, last_days: float = 28.0) -> pd.DataFrame:
     """Per pre-dialysis quantity: median and 5th / 95th percentile over patients of each patient's mean over the
     last ``last_days`` of sessions."""
-    s = result.sessions
-    if s.empty:
+    if result.sessions.empty:
         return pd.DataFrame(columns=["quantity", "patients", "p05", "median", "p95"])
-    end = s.groupby("patient")["start_day"].transform("max")
-    per_patient = s[s["start_day"] >= end - last_days].groupby("patient").mean(numeric_only=True)
+    per_patient = per_patient_predialysis(result, last_days)
     rows = []
     for col in PREDIALYSIS:
         if col in per_patient:

@@ -294,3 +294,23 @@ def test_cli_refuses_an_unknown_parameter_with_one_line_and_no_output(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().startswith("ckdmbd: error: parameters.no_such_parameter: unknown parameter")
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_calibrated_copy_of_a_child_keeps_its_timeline():
+    """`ckdmbd fit` writes the estimates as events at t = 0 into a copy of the scenario file; in a child (whose
+    events merge with its parent's in time order) they are appended, and the copy still parses."""
+    import numpy as np
+
+    from ckdmbd.calibration import FitResult, calibrated_scenario_text
+    from ckdmbd.protocol import Diet
+    from ckdmbd.scenario import scenario_text
+
+    sc = load_scenario("seed-case-adherent")
+    fit = FitResult(("diet_phosphorus",), np.array([1100.0]), np.array([1000.0]), np.array([1200.0]),
+                    np.array([0.05]), np.array([[0.0025]]), 1.0, 2, {"phosphate": 0.1}, True, "ok", 1, 10)
+    text = calibrated_scenario_text(scenario_text("seed-case-adherent"), sc, fit, "labs.csv")
+    calibrated = parse_scenario(text)
+    assert calibrated.name == "seed-case-adherent-calibrated"
+    added = [e for e in calibrated.events if isinstance(e, Diet) and e.time_h == 0.0]
+    assert len(added) == 1 and added[0].phosphorus_mg_per_day == 1100.0
+    assert len(calibrated.events) == len(sc.events) + 1

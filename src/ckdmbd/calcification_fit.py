@@ -175,7 +175,7 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-SEED_SCENARIOS = ("seed-case", "seed-case-adherent", "seed-case-4x-weekly", "seed-case-early-graft-excision")
+SEED_SCENARIOS = ("seed-case",)  # the what-ifs (seed-case-adherent ...) extend it and inherit its site
 
 
 def write_values(values: dict[str, float], names: Sequence[str] = SEED_SCENARIOS) -> list[str]:

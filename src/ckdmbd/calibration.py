@@ -19,6 +19,7 @@ scenario's own parameters); the estimated intakes act from t = 0 and the tissue 
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -319,6 +320,8 @@ def calibrated_scenario_text(original: str, scenario: Scenario, result: FitResul
     text = "\n".join(block) + "\n\n"
     later = [k for k, e in enumerate(scenario.events) if event_start_h(e) > 0.0]
     marker = "[[events]]"
+    if "extends" in tomllib.loads(original).get("scenario", {}):
+        later = []  # a child's events are merged with its parent's in time order: appending keeps the timeline
     if later:  # insert before the k-th "[[events]]" table of the file
         pos = -1
         for _ in range(later[0] + 1):

@@ -17,6 +17,8 @@ from typer.core import TyperGroup
 
 from ckdmbd.cli_fit import fit_command, forecast_command
 from ckdmbd.cli_labs import labs_app
+from ckdmbd.cli_parameters import parameters_command
+from ckdmbd.cli_population import population_command, sensitivity_command
 from ckdmbd.validation.command import validate_command
 
 try:  # recent typer vendors click as typer._click (it has no public UsageError)
@@ -98,6 +100,9 @@ app.add_typer(labs_app, name="labs")
 app.command("fit")(fit_command)
 app.command("forecast")(forecast_command)
 app.command("validate")(validate_command)
+app.command("parameters")(parameters_command)
+app.command("population")(population_command)
+app.command("sensitivity")(sensitivity_command)
 
 
 @app.command()

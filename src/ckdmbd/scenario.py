@@ -586,7 +586,10 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
         line = f"line {text.count(chr(10), 0, long.start()) + 1}: " if long else ""
         raise ScenarioError(f"{source}: {line}a number with too many digits") from None
     _check_document(doc, "")
-    _fields(doc, "", {"scenario"}, {"patient", "events", "observations", "calcification_sites"})
+    from ckdmbd.compose import parameter_overrides, resolve
+
+    doc = resolve(doc, source)  # extends, named events (issue 12)
+    _fields(doc, "", {"scenario"}, {"patient", "events", "observations", "calcification_sites", "parameters"})
     head = doc["scenario"]
     _fields(head, "scenario", {"name", "duration"}, {"description", "configuration", "output_interval", "history"})
     name = head["name"]
@@ -692,6 +695,7 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
     _check_output_rows(duration, interval, "scenario.duration", head["duration"], events)
     if "vitamin_d_25_untreated_nmol_L" in overrides and not 5 <= overrides["vitamin_d_25_untreated_nmol_L"] <= 150:
         raise ScenarioError(f"patient.vitamin_d_25: {patient['vitamin_d_25']!r} must be 5-150 nmol/L")
+    overrides.update(parameter_overrides(doc, configuration))  # [parameters] by readable name, last (issue 12)
     raw_obs = doc.get("observations", [])
     if not isinstance(raw_obs, list):
         raise ScenarioError("observations: expected an array of tables ([[observations]])")

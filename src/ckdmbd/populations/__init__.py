@@ -1,0 +1,1 @@
+"""Built-in population specs (``ckdmbd population NAME``)."""

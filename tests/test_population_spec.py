@@ -1,0 +1,180 @@
+"""Virtual populations (issue 12): specs, sampling, the same numbers on any number of workers, failures listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import ckdmbd
+from ckdmbd import units
+from ckdmbd.cli import app
+from ckdmbd.population import PopulationError, load_population, parse_population, summary
+
+BASE = """
+[scenario]
+name = "base"
+duration = "7 days"
+output_interval = "1 day"
+
+[patient]
+diet_phosphorus = "1000 mg/day"
+
+[[events]]
+type = "set_gfr"
+time = "0 h"
+gfr = "0 mL/min"
+
+[[events]]
+type = "hemodialysis"
+time = "0 h"
+
+[[events]]
+type = "phosphate_binder"
+time = "0 h"
+dose = "2.4 g/day"
+"""
+
+DISTRIBUTIONS = """
+[distributions.dietary_phosphorus]
+type = "normal"
+mean = "982 mg/day"
+sd = "192 mg/day"
+low = "500 mg/day"
+high = "1600 mg/day"
+
+[distributions.phosphate_mobilisation_clearance]
+type = "lognormal"
+median = "99 mL/min"
+sigma = 0.45
+high = "208 mL/min"
+
+[distributions.binder_adherence]
+type = "uniform"
+low = 0
+high = 1
+
+[distributions.dialyzer_phosphate_clearance]
+type = "categorical"
+values = ["140 mL/min", "180 mL/min"]
+weights = [0.7, 0.3]
+"""
+
+
+def spec_text(size: int, seed: int = 7, scenario: str = "base.toml", extra: str = "") -> str:
+    return f'[population]\nscenario = "{scenario}"\nsize = {size}\nseed = {seed}\n{extra}\n{DISTRIBUTIONS}'
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
+    return tmp_path
+
+
+def write_spec(folder: Path, text: str) -> Path:
+    path = folder / "spec.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sampling_follows_the_distributions_and_the_seed(folder):
+    pop = ckdmbd.Population(write_spec(folder, spec_text(4000)))
+    draws = pd.DataFrame(pop.samples())
+    diet = draws["OralPhos"] * units.PHOSPHORUS_G_PER_MOL * 24  # mg/day
+    assert diet.between(500, 1600).all() and abs(diet.mean() - 982) < 15 and abs(diet.std() - 192) < 15
+    k_m = units.l_h_to_ml_min(draws["phosphate_mobilisation_clearance"])
+    assert k_m.max() <= 208 and abs(np.median(k_m) - 99) < 5
+    assert draws["binder_adherence"].between(0, 1).all() and abs(draws["binder_adherence"].mean() - 0.5) < 0.03
+    fast = np.isclose(units.l_h_to_ml_min(draws["dialyzer_phosphate_clearance"]), 180)
+    assert set(np.round(units.l_h_to_ml_min(draws["dialyzer_phosphate_clearance"]))) == {140, 180}
+    assert abs(fast.mean() - 0.3) < 0.03
+    again = pd.DataFrame(ckdmbd.Population(write_spec(folder, spec_text(4000))).samples())
+    other = pd.DataFrame(ckdmbd.Population(write_spec(folder, spec_text(4000, seed=8))).samples())
+    assert draws.equals(again) and not draws.equals(other)
+
+
+def test_same_numbers_on_one_and_two_workers(folder):
+    pop = ckdmbd.Population(write_spec(folder, spec_text(3)))
+    serial, pooled = pop.run(workers=1), pop.run(workers=2)
+    assert serial.patients.equals(pooled.patients) and serial.sessions.equals(pooled.sessions)
+    assert list(serial.patients["status"]) == ["ok"] * 3 and list(serial.patients["sessions"]) == [3, 3, 3]
+    assert serial.patients.attrs["units"]["dietary_phosphorus"] == "mg/day"
+    assert set(serial.sessions["patient"]) == {0, 1, 2}
+    pre = serial.sessions["pre_phosphate_mmol_L"]
+    assert pre.between(0.5, 3.0).all() and pre.nunique() == len(pre)  # each patient and session its own value
+    table = summary(serial)
+    assert table.set_index("quantity").loc["pre_phosphate_mmol_L", "patients"] == 3
+
+
+def test_failures_are_listed_per_patient_not_dropped(folder):
+    text = ('[population]\nscenario = "base.toml"\nsize = 3\nseed = 1\n'
+            '[distributions.exchangeable_phosphate_volume]\ntype = "categorical"\nvalues = ["80 L", "0 L"]\n'
+            'weights = [0.5, 0.5]\n')
+    result = ckdmbd.Population(write_spec(folder, text)).run()
+    assert len(result.patients) == 3
+    failed = result.failures
+    assert len(failed) >= 1 and (failed["exchangeable_phosphate_volume"] == 0).all()
+    assert failed["message"].str.contains("non-finite").all() and (failed["sessions"] == 0).all()
+    assert not result.sessions["patient"].isin(failed["patient"]).any()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("size = 3", "size = 0"), "population.size: 0 must be a whole number from 1"),
+    (("seed = 7", "seed = -1"), "population.seed: -1 must be a whole number >= 0"),
+    (('scenario = "base.toml"', 'scenario = "nope"'), "population.scenario: no built-in scenario or file named"),
+    (('type = "normal"', 'type = "gaussian"'), "distributions.dietary_phosphorus.type: 'gaussian' is not one of"),
+    (('sd = "192 mg/day"', 'sd = "192 mg"'), "distributions.dietary_phosphorus.sd: '192 mg' is not convertible"),
+    (('sd = "192 mg/day"', 'sd = "0 mg/day"'), "distributions.dietary_phosphorus.sd: '0 mg/day' must be positive"),
+    (('high = "1600 mg/day"', 'high = "400 mg/day"'), "distributions.dietary_phosphorus.high: '400 mg/day' must be "
+                                                      "above low"),
+    (("sigma = 0.45", 'sigma = "x"'), "sigma: 'x' must be a positive number"),
+    (("weights = [0.7, 0.3]", "weights = [0.7]"), "weights: [0.7] must be 2 non-negative numbers"),
+    (("[distributions.binder_adherence]", "[distributions.binder_adherance]"),
+     "distributions.binder_adherance: unknown parameter 'binder_adherance'"),
+    (("mean = ", "average = "), "distributions.dietary_phosphorus.mean: missing"),
+])
+def test_malformed_specs_are_one_line(folder, change, message):
+    text = spec_text(3)
+    assert change[0] in text
+    with pytest.raises(PopulationError) as info:
+        parse_population(text.replace(change[0], change[1], 1), str(write_spec(folder, "")))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_writes_tables_and_refuses_bad_specs(folder):
+    out = folder / "out"
+    path = write_spec(folder, spec_text(2))
+    result = CliRunner().invoke(app, ["population", str(path), "--out", str(out), "--workers", "2"],
+                                prog_name="ckdmbd")
+    assert result.exit_code == 0, result.output
+    ext = "parquet" if any(p.suffix == ".parquet" for p in out.iterdir()) else "csv"
+    patients = pd.read_parquet(out / "patients.parquet") if ext == "parquet" else pd.read_csv(out / "patients.csv")
+    assert list(patients["patient"]) == [0, 1] and "0 of 2 patients failed" in result.output
+    assert (out / "summary.json").is_file() and (out / f"sessions.{ext}").is_file()
+    bad = write_spec(folder, spec_text(2).replace("size = 2", "size = 2.5"))
+    result = CliRunner().invoke(app, ["population", str(bad), "--out", str(folder / "out2")], prog_name="ckdmbd")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "population.size: 2.5" in result.output and not (folder / "out2").exists()
+
+
+def test_sampled_parameters_are_pinned_against_events(folder):
+    """The base scenario's phosphate_binder event sets adherence 1; a sampled adherence holds instead."""
+    def pre_phosphate(adherence: float) -> float:
+        text = ('[population]\nscenario = "base.toml"\nsize = 1\nseed = 1\n[distributions.binder_adherence]\n'
+                f'type = "categorical"\nvalues = [{adherence}]\n')
+        return float(ckdmbd.Population(write_spec(folder, text)).run().sessions["pre_phosphate_mmol_L"].iloc[-1])
+
+    assert pre_phosphate(0.0) > pre_phosphate(1.0) + 0.01
+
+
+def test_builtin_population_and_size_override():
+    spec = load_population("hemodialysis", size=5)
+    assert spec.size == 5 and spec.scenario.name == "hemodialysis-adherent"
+    names = [d.parameter.name for d in spec.distributions]
+    assert names == ["phosphate_mobilisation_clearance", "dialyzer_phosphate_clearance", "dietary_phosphorus",
+                     "dietary_calcium", "binder_adherence"]
+    with pytest.raises(PopulationError, match="--size: 0 must be"):
+        load_population("hemodialysis", size=0)

@@ -31,12 +31,12 @@ output_interval = "1 day"
 """
 
 
-def _roadrunner_agrees(sc, tolerance=TOLERANCE):
+def _roadrunner_agrees(sc, tolerance=TOLERANCE, rr_rtol=1e-10, rr_atol=1e-12):
     roadrunner = pytest.importorskip("roadrunner")
     expected = run_scenario(sc).to_frame(include_states=False)
     rr = roadrunner.RoadRunner(export_scenario(sc))
-    rr.integrator.relative_tolerance = 1e-10
-    rr.integrator.absolute_tolerance = 1e-12
+    rr.integrator.relative_tolerance = rr_rtol
+    rr.integrator.absolute_tolerance = rr_atol
     rr.integrator.maximum_num_steps = 1_000_000
     times = expected["time_days"].to_numpy() * 24.0
     got = np.asarray(rr.simulate(times=times, selections=["time", *COLUMNS.values()]))
@@ -66,7 +66,9 @@ def test_reference_teriparatide_events_in_roadrunner():
 
 @pytest.mark.slow
 def test_default_healthy_year_in_roadrunner():
-    _roadrunner_agrees(parse_scenario(DEFAULT_HEALTHY.format(duration="1 year")))
+    # CVODE does not get past t ~ 5e-7 h at rtol <= 1e-8 in the healthy default model (too much work), although
+    # its rates equal ckdmbd's there; at 1e-7 it agrees with ckdmbd to ~3e-7
+    _roadrunner_agrees(parse_scenario(DEFAULT_HEALTHY.format(duration="1 year")), rr_rtol=1e-7, rr_atol=1e-10)
 
 
 @pytest.mark.slow

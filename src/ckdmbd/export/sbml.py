@@ -105,15 +105,23 @@ def prepare(scenario) -> ExportProblem:
         pset = pset.with_values(**scenario.parameter_overrides)
     base = dict(pset)
     actions = [a for a in expand_events(scenario.events, model.state_names) if a.time_h < scenario.duration_h]
-    early = [a for a in actions if a.time_h <= 0.0]
-    if early or scenario.history_h > 0:
-        run = simulate(scenario.configuration, max(scenario.duration_h, 1.0), early, parameters=pset,
+    history = [a for a in actions if a.time_h < 0.0]
+    if history or scenario.history_h > 0:  # the state at t = 0 before the actions at t = 0
+        run = simulate(scenario.configuration, max(scenario.duration_h, 1.0), history, parameters=pset,
                        start_h=-scenario.history_h, output_times_h=np.array([0.0]))
         y0 = run.y[0].copy()
     else:
         y0 = model.initial_state(base)
-    for a in early:
+    for a in history:
         _apply_parameter(a, base)
+    for a in actions:  # the actions at t = 0 act on the initial values, in their order (as ckdmbd applies them)
+        if a.time_h == 0.0:
+            if isinstance(a, SetState | AddToState | ScaleState):
+                i = model.state_index(a.state)
+                y0[i] = a.value if isinstance(a, SetState) else (
+                    y0[i] + a.amount if isinstance(a, AddToState) else y0[i] * a.factor)
+            else:
+                _apply_parameter(a, base)
     full = model.full_parameters(base)
     sm = symbolic_form(model)
     used = set(sm.parameter_names)

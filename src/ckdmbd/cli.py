@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from ckdmbd.cli_export import export_app
 from ckdmbd.cli_fit import fit_command, forecast_command
 from ckdmbd.cli_labs import labs_app
 from ckdmbd.cli_parameters import parameters_command
@@ -97,6 +98,7 @@ def _describe(exc: BaseException) -> str:
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
                   help="ckdmbd: a virtual patient for mineral metabolism in chronic kidney disease.")
 app.add_typer(labs_app, name="labs")
+app.add_typer(export_app, name="export")
 app.command("fit")(fit_command)
 app.command("forecast")(forecast_command)
 app.command("validate")(validate_command)

@@ -580,6 +580,28 @@ def test_cli_prints_the_warning_on_stderr(tmp_path: Path) -> None:
                            "39 days (day 1 to 40)"), line
 
 
+def test_concentrations_outside_any_human_value_are_named_not_clipped() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from ckdmbd.domain import outside_human_range
+
+    days = np.arange(6.0)
+    frame = pd.DataFrame({"time_days": days, "calcium_mmol_L": [2.3, 2.1, 1.2, 0.67, 0.5, 0.6],
+                          "phosphate_mmol_L": [1.2] * 6, "pth_pmol_L": [20.0, 40.0, 900.0, 3451.0, 10.0, 5.0]})
+    lines = outside_human_range(frame)
+    assert lines == [
+        "calcium_mmol_L below 0.9 mmol/L from day 3.0 (extreme 0.5 mmol/L): outside any reported human value, "
+        "the course is no patient's",
+        "pth_pmol_L above 550 pmol/L from day 2.0 (extreme 3451 pmol/L): outside any reported human value, "
+        "the course is no patient's"]
+    assert frame["calcium_mmol_L"].min() == 0.5  # the values themselves are untouched
+    normal = frame.assign(calcium_mmol_L=2.3, pth_pmol_L=5.0)
+    assert outside_human_range(normal) == []
+    assert outside_human_range(normal.assign(phosphate_mmol_L=np.nan)) == [
+        "phosphate_mmol_L is not a finite number from day 0.0: the course is no patient's"]
+
+
 def test_cli_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import ckdmbd.simulation
 

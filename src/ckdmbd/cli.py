@@ -141,6 +141,10 @@ def run(
     except (SimulationError, ProtocolError, ParameterError) as exc:
         _fail(str(exc))
     frame = result.to_frame()
+    from ckdmbd.domain import outside_human_range
+
+    for warning in outside_human_range(frame):
+        _warn(warning)
     try:
         summary, writers = run_writers(sc, result, frame, png=png)
         written = write_outputs(out_dir, writers)

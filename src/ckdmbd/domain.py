@@ -82,3 +82,42 @@ def untreated_kidney_failure(sc, default_gfr_ml_min: float = 100.0) -> list[str]
                                 f"untreated kidney failure is fatal within weeks, and the model's values there are "
                                 f"no patient's")
     return warnings
+
+
+# --- concentrations outside any reported human value (issue 16, item 2) --------------------------------------------
+
+HUMAN_RANGES: dict[str, tuple[float, float, str]] = {
+    "calcium_mmol_L": (0.9, 4.5, "mmol/L"),
+    "phosphate_mmol_L": (0.1, 6.5, "mmol/L"),
+    "pth_pmol_L": (0.0, 550.0, "pmol/L"),
+}
+"""assumed: bounds just outside the extremes reported in living patients: total calcium about 1.0 mmol/L in severe
+hypocalcaemia and 4-4.5 mmol/L in hypercalcaemic crisis; phosphate below 0.1 mmol/L in refeeding and about 6.5
+mmol/L (20 mg/dL) in tumour lysis; intact PTH near 5,000 pg/mL (530 pmol/L) in the most severe secondary
+hyperparathyroidism. A model value beyond them is no patient's: the run is kept and the reader is told."""
+
+
+def outside_human_range(frame, ranges: dict[str, tuple[float, float, str]] = HUMAN_RANGES) -> list[str]:
+    """One line per quantity whose course leaves its :data:`HUMAN_RANGES` bounds, naming the first day it does and
+    the extreme value reached. Values are reported as computed, never clipped."""
+    import numpy as np
+
+    warnings = []
+    days = frame["time_days"].to_numpy() if "time_days" in frame else frame.index.to_numpy()
+    for column, (low, high, unit) in ranges.items():
+        if column not in frame:
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        outside = (values < low) | (values > high) | ~np.isfinite(values)
+        if not outside.any():
+            continue
+        first = int(np.argmax(outside))
+        if not np.isfinite(values[first]):
+            warnings.append(f"{column} is not a finite number from day {days[first]:.1f}: the course is no patient's")
+            continue
+        below = values[first] < low
+        extreme = float(np.nanmin(values)) if below else float(np.nanmax(values))
+        side = f"below {low:g}" if below else f"above {high:g}"
+        warnings.append(f"{column} {side} {unit} from day {days[first]:.1f} (extreme {extreme:.4g} {unit}): "
+                        "outside any reported human value, the course is no patient's")
+    return warnings

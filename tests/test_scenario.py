@@ -302,3 +302,13 @@ def test_weekdays_by_full_name_or_abbreviation() -> None:
     text = doc(head=HD_HEAD, events=ev(HD + 'days = ["Monday", "wed", " Fri "]'))
     (schedule,) = [e for e in parse_scenario(text).events if isinstance(e, Hemodialysis)]
     assert schedule.weekdays == (0, 2, 4)
+
+
+def test_an_event_without_a_type_lists_every_event_type():
+    from ckdmbd.scenario import EVENT_TYPES
+
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario('[scenario]\nname = "x"\nduration = "30 days"\n[[events]]\ntime = "1 day"\n')
+    message = str(info.value)
+    assert message.startswith("events[0].type: missing")
+    assert all(kind in message for kind in EVENT_TYPES) and len(EVENT_TYPES) >= 16

@@ -244,8 +244,7 @@ def _event(raw: Any, where: str) -> Event:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: expected a table ([[events]]), got a {type(raw).__name__} ({raw!r:.60})")
     if "type" not in raw:
-        raise ScenarioError(f"{where}.type: missing; each event needs a type "
-                            f"(teriparatide, set_gfr, gfr_decline, parathyroidectomy)")
+        raise ScenarioError(f"{where}.type: missing; each event needs a type ({', '.join(EVENT_TYPES)})")
     kind = raw["type"]
     def time() -> float:  # read where the event's fields are known; a missing time is a field error, not KeyError
         if "time" not in raw:

@@ -109,28 +109,26 @@ def _compare(op: str, a, b):
     return symbolic(a, b)
 
 
-def _and(*thunks: Callable):
+def _short_circuit(thunks, absorbing: bool, combine):
+    """Python's ``and`` (absorbing False) / ``or`` (absorbing True) over lazily evaluated operands: a concretely
+    decided operand equal to ``absorbing`` ends it; undecided (symbolic) operands are combined with ``combine``."""
     terms = []
     for thunk in thunks:
         v = thunk()
         decided = _concrete_truth(v)
-        if decided is False:
-            return False
+        if decided is absorbing:
+            return absorbing
         if decided is None:
             terms.append(v)
-    return sympy.And(*terms) if terms else True
+    return combine(*terms) if terms else not absorbing
+
+
+def _and(*thunks: Callable):
+    return _short_circuit(thunks, False, sympy.And)
 
 
 def _or(*thunks: Callable):
-    terms = []
-    for thunk in thunks:
-        v = thunk()
-        decided = _concrete_truth(v)
-        if decided is True:
-            return True
-        if decided is None:
-            terms.append(v)
-    return sympy.Or(*terms) if terms else False
+    return _short_circuit(thunks, True, sympy.Or)
 
 
 def _not(x):

@@ -154,6 +154,9 @@ def test_cli_writes_tables_and_refuses_bad_specs(folder):
     patients = pd.read_parquet(out / "patients.parquet") if ext == "parquet" else pd.read_csv(out / "patients.csv")
     assert list(patients["patient"]) == [0, 1] and "0 of 2 patients failed" in result.output
     assert (out / "summary.json").is_file() and (out / f"sessions.{ext}").is_file()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("* plotly.js v") == 1  # plotly.js embedded once
+    assert 'id="attainment"' in page and "all three" in page and "No patient failed." in page
     bad = write_spec(folder, spec_text(2).replace("size = 2", "size = 2.5"))
     result = CliRunner().invoke(app, ["population", str(bad), "--out", str(folder / "out2")], prog_name="ckdmbd")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
@@ -178,3 +181,28 @@ def test_builtin_population_and_size_override():
                      "dietary_calcium", "binder_adherence"]
     with pytest.raises(PopulationError, match="--size: 0 must be"):
         load_population("hemodialysis", size=0)
+
+
+@pytest.mark.slow  # ~35 s: the cluster's worker processes start and load the compiled model
+def test_dask_local_cluster_equals_the_serial_run(folder):
+    """The same spec and seed give identical numbers on a 2-worker Dask LocalCluster and in this process."""
+    pytest.importorskip("dask.distributed")
+    pop = ckdmbd.Population(write_spec(folder, spec_text(5)))
+    serial = pop.run(workers=1)
+    done: list[int] = []
+    on_dask = pop.run(workers=2, scheduler="local", progress=lambda k, total: done.append(k))
+    assert serial.patients.equals(on_dask.patients) and serial.sessions.equals(on_dask.sessions)
+    assert done[-1] == 5 and list(serial.patients["status"]) == ["ok"] * 5
+
+
+def test_unreachable_or_malformed_scheduler_is_one_line(folder, monkeypatch):
+    from ckdmbd import population_backends
+    from ckdmbd.population_backends import BackendError
+
+    monkeypatch.setattr(population_backends, "CONNECT_TIMEOUT", "1s")
+    pytest.importorskip("dask.distributed")
+    pop = ckdmbd.Population(write_spec(folder, spec_text(1)))
+    with pytest.raises(BackendError, match="--scheduler: 'my-cluster' must be 'local' or a scheduler address"):
+        pop.run(scheduler="my-cluster")
+    with pytest.raises(BackendError, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'"):
+        pop.run(scheduler="tcp://127.0.0.1:1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -85,3 +86,46 @@ high = 1.0
 def test_too_few_points_is_an_error(n):
     with pytest.raises(ValueError, match="at least one parameter and two base samples"):
         sobol(ishigami, ["x1", "x2", "x3"], n=n)
+
+
+def test_morris_mu_star_of_a_linear_function_is_its_change_across_the_grid():
+    from ckdmbd.sensitivity import MORRIS_PROBABILITY_RANGE, morris
+
+    span = MORRIS_PROBABILITY_RANGE[1] - MORRIS_PROBABILITY_RANGE[0]
+    table = morris(lambda x: 3.0 * x[:, 0] - 1.0 * x[:, 1] + 0.0 * x[:, 2], ["a", "b", "c"], trajectories=12, seed=2)
+    assert np.allclose(table["mu_star"], [3.0 * span, 1.0 * span, 0.0], atol=1e-12)
+    assert np.allclose(table["mu"], [3.0 * span, -1.0 * span, 0.0], atol=1e-12)
+    assert np.allclose(table["sigma"], 0.0, atol=1e-12)  # a linear function has the same effect everywhere
+    interacting = morris(lambda x: x[:, 0] * x[:, 1], ["a", "b"], trajectories=12, seed=2)
+    assert (interacting["sigma"] > 0.1).all()  # the effect of each depends on the other
+
+
+def test_population_morris_gives_the_physiological_directions(tmp_path):
+    """More dietary phosphorus raises pre-dialysis phosphate, better binder adherence lowers it."""
+    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text("""
+[population]
+scenario = "base.toml"
+size = 1
+seed = 3
+
+[distributions.dietary_phosphorus]
+type = "uniform"
+low = "600 mg/day"
+high = "1600 mg/day"
+
+[distributions.binder_adherence]
+type = "uniform"
+low = 0.0
+high = 1.0
+""", encoding="utf-8")
+    result = CliRunner().invoke(app, ["sensitivity", str(spec_path), "--method", "morris", "--n", "3", "--output",
+                                      "phosphate", "--out", str(tmp_path / "out"), "--workers", "2"],
+                                prog_name="ckdmbd")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "out" / "morris.csv").set_index("parameter")
+    assert table.loc["dietary_phosphorus", "mu"] > 0 > table.loc["binder_adherence", "mu"]
+    assert "Morris screening" in result.output
+    bad = CliRunner().invoke(app, ["sensitivity", str(spec_path), "--method", "fast"], prog_name="ckdmbd")
+    assert bad.exit_code == 2 and "--method: 'fast' is not available (sobol, morris)" in bad.output

@@ -46,10 +46,8 @@ spread over workers; each patient's run is deterministic.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import tomllib
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -333,47 +331,24 @@ class Population:
         return [{k: float(v[i]) for k, v in columns.items()} for i in range(self.spec.size)]
 
     def run(self, workers: int = 1, progress: Callable[[int, int], None] | None = None,
-            samples: list[dict[str, float]] | None = None) -> PopulationResult:
-        """Simulate every patient (``workers`` local processes; 1 = in this process) and collect the results in
-        patient order. ``progress(done, total)`` after each patient. ``samples``: the patients' values ({symbol:
-        model-unit value} each) instead of :meth:`samples` (a sensitivity analysis's design points)."""
+            samples: list[dict[str, float]] | None = None, scheduler: str | None = None) -> PopulationResult:
+        """Simulate every patient and collect the results in patient order: ``workers`` local processes (1 = in this
+        process), or with ``scheduler`` a Dask cluster ("local" starts a LocalCluster of ``workers`` processes; an
+        address such as "tcp://HOST:8786" joins an existing one; :mod:`ckdmbd.population_backends`). The numbers
+        are the same on every backend. ``progress(done, total)`` as patients finish. ``samples``: the patients'
+        values ({symbol: model-unit value} each) instead of :meth:`samples` (a sensitivity analysis's points)."""
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
         from ckdmbd.model.configurations import model
+        from ckdmbd.population_backends import run_patients
         from ckdmbd.simulation import SolverOptions
 
         spec = self.spec
         samples = self.samples() if samples is None else samples
         options = SolverOptions.preset(spec.accuracy)
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
-        outcomes: list[tuple[str, str, pd.DataFrame]] = []
-        if workers == 1:
-            for k, overrides in enumerate(samples):
-                outcomes.append(_simulate_patient(spec.scenario, overrides, options))
-                if progress:
-                    progress(k + 1, len(samples))
-        else:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                     initargs=(spec.scenario, options)) as pool:
-                chunk = max(1, min(8, len(samples) // (4 * workers)))
-                for k, outcome in enumerate(pool.map(_worker_patient, samples, chunksize=chunk)):
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(k + 1, len(samples))
+        outcomes = run_patients(_simulate_patient, spec.scenario, options, samples, workers, scheduler, progress)
         return _collect(spec, samples, outcomes)
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(scenario: Scenario, options) -> None:
-    _WORKER["scenario"], _WORKER["options"] = scenario, options
-
-
-def _worker_patient(overrides: dict[str, float]) -> tuple[str, str, pd.DataFrame]:
-    return _simulate_patient(_WORKER["scenario"], overrides, _WORKER["options"])
 
 
 def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> tuple[str, str, pd.DataFrame]:
@@ -396,9 +371,14 @@ def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> 
     if not result.ok:
         when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
         return "failed", result.message + when, pd.DataFrame()
-    table = session_table(result.to_frame(include_states=False), patient.events)
+    frame = result.to_frame(include_states=False)
+    table = session_table(frame, patient.events)
     keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
-    return "ok", "success", table[keep] if len(table) else pd.DataFrame(columns=keep)
+    table = table[keep] if len(table) else pd.DataFrame(columns=keep)
+    if len(table) and "deposit_mass_g" in frame:  # the soft-tissue deposit at each session's start
+        table = table.assign(deposit_mass_g=np.interp(table["start_day"], frame["time_days"],
+                                                      frame["deposit_mass_g"]))
+    return "ok", "success", table
 
 
 def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
@@ -414,7 +394,7 @@ def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
             session_frames.append(sessions.assign(patient=k, session=np.arange(len(sessions))))
     patients = pd.DataFrame(rows)
     patients.attrs["units"] = {d.parameter.name: d.parameter.unit for d in spec.distributions}
-    columns = ["patient", "session", "start_day", *PREDIALYSIS]
+    columns = ["patient", "session", "start_day", *PREDIALYSIS, "deposit_mass_g"]
     sessions = (pd.concat(session_frames, ignore_index=True) if session_frames else pd.DataFrame(columns=columns))
     sessions = sessions[[c for c in columns if c in sessions]]
     return PopulationResult(spec, patients, sessions)

@@ -7,6 +7,11 @@ B (N x d) and AB_i = A with column i taken from B, the first-order index S_i = m
 the total index ST_i = mean((f(A) - f(AB_i))^2) / (2 V) (Jansen's estimator), V the variance of f over A and B.
 The points are a scrambled Sobol' sequence (scipy.stats.qmc) of dimension 2d split into A and B; the intervals are
 percentile bootstraps over the N rows. Cost: N (d + 2) evaluations.
+
+Screening (Morris 1991; mu* of Campolongo et al. 2007) through SALib: r one-at-a-time trajectories on a 4-level
+grid, r (d + 1) evaluations; mu* is the mean absolute elementary effect, scaled to the whole grid (for a linear
+effect: the output's change from the grid's lowest to its highest level), sigma their spread (interaction or
+non-linearity).
 """
 
 from __future__ import annotations
@@ -83,34 +88,103 @@ OUTPUTS = {
 
 
 def population_sobol(spec, n: int = 64, outputs: Sequence[str] = ("phosphate", "pth"), workers: int = 1,
-                     progress=None, confidence: float = 0.95) -> pd.DataFrame:
+                     progress=None, confidence: float = 0.95, scheduler: str | None = None) -> pd.DataFrame:
     """Sobol indices of each patient's last-4-week mean pre-dialysis value in the spec's sampled parameters: the
     spec's distributions map the Saltelli points to parameter values (inverse CDF), the population machinery runs
     the N (d + 2) patients. One row per (output, parameter). Failed runs stop the analysis, naming them."""
-    from ckdmbd.population import Population, PopulationError, per_patient_predialysis
-
-    unknown = [o for o in outputs if o not in OUTPUTS]
-    if unknown:
-        raise PopulationError(f"--output: {unknown[0]!r} is not one of {', '.join(OUTPUTS)}")
+    d = len(_check_spec(spec, outputs))
     dists = spec.distributions
-    if not dists:
-        raise PopulationError("distributions: a sensitivity analysis needs at least one distribution")
-    d = len(dists)
     a, b, ab = saltelli_points(d, n, spec.seed)
     points = np.concatenate([a, b, ab.reshape(-1, d)])
-    samples = [{dist.parameter.symbol: float(dist.sample(points[k:k + 1, j])[0]) for j, dist in enumerate(dists)}
-               for k in range(len(points))]
-    result = Population(spec).run(workers=workers, progress=progress, samples=samples)
-    failed = result.failures
-    if len(failed):
-        first = failed.iloc[0]
-        raise PopulationError(f"{len(failed)} of {len(points)} runs failed (first: patient {first['patient']}, "
-                              f"{first['message']}); no indices")
-    means = per_patient_predialysis(result)
+    means = _run_points(spec, points, workers, progress, scheduler)
     frames = []
     for name in outputs:
         values = means[OUTPUTS[name]].reindex(range(len(points))).to_numpy()
         table = sobol_from_values(values[:n], values[n:2 * n], values[2 * n:].reshape(d, n),
                                   [dist.parameter.name for dist in dists], confidence, seed=spec.seed)
         frames.append(table.assign(output=name)[["output", *table.columns]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check_spec(spec, outputs: Sequence[str]):
+    from ckdmbd.population import PopulationError
+
+    unknown = [o for o in outputs if o not in OUTPUTS]
+    if unknown:
+        raise PopulationError(f"--output: {unknown[0]!r} is not one of {', '.join(OUTPUTS)}")
+    if not spec.distributions:
+        raise PopulationError("distributions: a sensitivity analysis needs at least one distribution")
+    return spec.distributions
+
+
+def _run_points(spec, points: np.ndarray, workers: int, progress, scheduler: str | None) -> pd.DataFrame:
+    """Each patient's last-4-week mean pre-dialysis values at unit-hypercube ``points`` (rows), mapped to parameter
+    values through the spec's distributions (inverse CDF). A failed run stops the analysis, naming it."""
+    from ckdmbd.population import Population, PopulationError, per_patient_predialysis
+
+    dists = spec.distributions
+    samples = [{dist.parameter.symbol: float(dist.sample(points[k:k + 1, j])[0]) for j, dist in enumerate(dists)}
+               for k in range(len(points))]
+    result = Population(spec).run(workers=workers, progress=progress, samples=samples, scheduler=scheduler)
+    failed = result.failures
+    if len(failed):
+        first = failed.iloc[0]
+        raise PopulationError(f"{len(failed)} of {len(points)} runs failed (first: patient {first['patient']}, "
+                              f"{first['message']}); no indices")
+    return per_patient_predialysis(result)
+
+
+MORRIS_LEVELS = 4  # grid levels per input (Morris 1991; 4 with a jump of 2 levels is SALib's default design)
+MORRIS_PROBABILITY_RANGE = (0.01, 0.99)  # the grid spans these quantiles of each distribution (not its infinite tails)
+
+
+def morris_points(d: int, trajectories: int, seed: int) -> np.ndarray:
+    """Morris one-at-a-time trajectories ((trajectories (d + 1)) x d) in probability space (SALib's sampler)."""
+    from SALib.sample import morris as morris_sample
+
+    if d < 1 or trajectories < 2:
+        raise ValueError(f"need at least one parameter and two trajectories, got d = {d}, r = {trajectories}")
+    problem = {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": [list(MORRIS_PROBABILITY_RANGE)] * d}
+    return morris_sample.sample(problem, trajectories, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def morris(f: Callable[[np.ndarray], np.ndarray], names: Sequence[str], trajectories: int = 20, seed: int = 0,
+           confidence: float = 0.95) -> pd.DataFrame:
+    """Morris screening of ``f`` (rows of unit-hypercube points -> one output each) on the grid between
+    MORRIS_PROBABILITY_RANGE: one row per input with mu*, its interval half-width, mu and sigma."""
+    from SALib.analyze import morris as morris_analyze
+
+    d = len(names)
+    points = morris_points(d, trajectories, seed)
+    lo, hi = MORRIS_PROBABILITY_RANGE
+    problem = {"num_vars": d, "names": list(names), "bounds": [[lo, hi]] * d}
+    res = morris_analyze.analyze(problem, points, np.asarray(f(points), dtype=float), conf_level=confidence,
+                                 num_levels=MORRIS_LEVELS, seed=seed)
+    return pd.DataFrame({"parameter": list(names), "mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"],
+                         "mu": res["mu"], "sigma": res["sigma"]})
+
+
+def population_morris(spec, trajectories: int = 10, outputs: Sequence[str] = ("phosphate", "pth"),
+                      workers: int = 1, progress=None, confidence: float = 0.95,
+                      scheduler: str | None = None) -> pd.DataFrame:
+    """Morris elementary effects (SALib; Campolongo et al. 2007's mu*) of each patient's last-4-week mean
+    pre-dialysis value in the spec's sampled parameters: r trajectories of d + 1 runs each, on a 4-level grid
+    between the 1st and 99th percentiles of each distribution. The screening the variance-based indices are too
+    costly for: mu* ranks influence (in the output's unit per move across the grid), sigma flags interaction or
+    non-linearity. One row per (output, parameter), with mu*'s bootstrap interval half-width."""
+    from SALib.analyze import morris as morris_analyze
+
+    dists = _check_spec(spec, outputs)
+    d = len(dists)
+    points = morris_points(d, trajectories, spec.seed)
+    means = _run_points(spec, points, workers, progress, scheduler)
+    lo, hi = MORRIS_PROBABILITY_RANGE
+    problem = {"num_vars": d, "names": [dist.parameter.name for dist in dists], "bounds": [[lo, hi]] * d}
+    frames = []
+    for name in outputs:
+        values = means[OUTPUTS[name]].reindex(range(len(points))).to_numpy()
+        res = morris_analyze.analyze(problem, points, values, conf_level=confidence, num_levels=MORRIS_LEVELS,
+                                     seed=spec.seed)
+        frames.append(pd.DataFrame({"output": name, "parameter": problem["names"], "mu_star": res["mu_star"],
+                                    "mu_star_conf": res["mu_star_conf"], "mu": res["mu"], "sigma": res["sigma"]}))
     return pd.concat(frames, ignore_index=True)

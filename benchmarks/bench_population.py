@@ -1,9 +1,10 @@
-"""Benchmark: a virtual haemodialysis population through ``ckdmbd.Population`` on 1 and on N local workers.
+"""Benchmark: a virtual haemodialysis population through ``ckdmbd.Population`` on 1 process, N local workers and a
+Dask LocalCluster of N workers.
 
 Each patient is an anuric haemodialysis patient (thrice weekly, binder, no simulated history) run for ``--years``
 with dietary phosphorus, mobilisation and dialyzer clearances and binder adherence drawn per patient; the accuracy
 is the ``population`` preset. Prints wall time, patient-years per second and whether the pooled numbers equal the
-serial ones (they must). The first run in a process pays the model load (numba cache) once; it is excluded by a
+serial ones (they must; a table). The first run in a process pays the model load (numba cache) once; it is excluded by a
 warm-up patient. Run: ``.venv/bin/python benchmarks/bench_population.py [--patients N] [--years Y] [--workers 2]``.
 """
 
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=20)
     parser.add_argument("--years", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster row")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -88,18 +90,22 @@ def main() -> None:
         Population(folder / "warm.toml").run()
         pop = Population(folder / "spec.toml")
         results = {}
-        for workers in dict.fromkeys((1, args.workers)):
+        runs = [("1 process", 1, None), (f"{args.workers} local workers", args.workers, None)]
+        if not args.no_dask:
+            runs.append((f"Dask LocalCluster, {args.workers} workers (start-up included)", args.workers, "local"))
+        years = args.patients * args.years
+        print("| backend | wall (s) | patient-years/s | patients/s | failed | equal to serial |")
+        print("|---|---|---|---|---|---|")
+        for label, workers, scheduler in runs:
             t = time.perf_counter()
-            results[workers] = pop.run(workers=workers)
+            results[label] = pop.run(workers=workers, scheduler=scheduler)
             wall = time.perf_counter() - t
-            years = args.patients * args.years
-            print(f"{workers} worker(s): {args.patients} patients x {args.years:g} years in {wall:.2f} s = "
-                  f"{years / wall:.2f} patient-years/s, {args.patients / wall:.2f} patients/s; "
-                  f"{len(results[workers].failures)} failed")
-        serial, pooled = results[1], results[args.workers]
-        same = serial.patients.equals(pooled.patients) and serial.sessions.equals(pooled.sessions)
-        print(f"pooled == serial: {same}")
-        print(summary(serial).to_string(index=False))
+            first = results[runs[0][0]]
+            same = (first.patients.equals(results[label].patients)
+                    and first.sessions.equals(results[label].sessions))
+            print(f"| {label} | {wall:.2f} | {years / wall:.2f} | {args.patients / wall:.2f} | "
+                  f"{len(results[label].failures)} | {same} |")
+        print(summary(results[runs[0][0]]).to_string(index=False))
 
 
 if __name__ == "__main__":

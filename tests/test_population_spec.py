@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import ckdmbd
 from ckdmbd import units
 from ckdmbd.cli import app
-from ckdmbd.population import PopulationError, load_population, parse_population, summary
+from ckdmbd.population import PopulationError, load_population, parse_population, per_patient_predialysis, summary
 
 BASE = """
 [scenario]
@@ -206,3 +206,53 @@ def test_unreachable_or_malformed_scheduler_is_one_line(folder, monkeypatch):
         pop.run(scheduler="my-cluster")
     with pytest.raises(BackendError, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'"):
         pop.run(scheduler="tcp://127.0.0.1:1")
+
+
+def test_correlated_draws_keep_each_marginal_and_the_rank_correlation(folder):
+    """A Gaussian copula: each distribution keeps its shape, the normal scores correlate as asked."""
+    from scipy.stats import spearmanr
+
+    plain = pd.DataFrame(ckdmbd.Population(write_spec(folder, spec_text(4000))).samples())
+    text = spec_text(4000) + ('\n[correlations]\npairs = [["dietary_phosphorus", "binder_adherence", -0.6], '
+                              '["dietary_phosphorus", "phosphate_mobilisation_clearance", 0.5]]\n')
+    draws = pd.DataFrame(ckdmbd.Population(write_spec(folder, text)).samples())
+    rho = spearmanr(draws["OralPhos"], draws["binder_adherence"]).statistic
+    assert abs(rho - 6 / np.pi * np.arcsin(-0.6 / 2)) < 0.03  # -0.58
+    assert spearmanr(draws["OralPhos"], draws["phosphate_mobilisation_clearance"]).statistic > 0.4
+    assert abs(spearmanr(plain["OralPhos"], plain["binder_adherence"]).statistic) < 0.05
+    assert np.allclose(np.sort(draws["OralPhos"]), np.sort(plain["OralPhos"]), rtol=0.05)  # the same marginal
+    assert draws["dialyzer_phosphate_clearance"].equals(plain["dialyzer_phosphate_clearance"])  # uncorrelated: same
+
+
+@pytest.mark.parametrize(("pairs", "message"), [
+    ('[["dietary_phosphorus", "dietary_calcium", 0.5]]', "'dietary_calcium' is not one of the spec's distributions"),
+    ('[["dietary_phosphorus", "binder_adherence", 1.0]]', "the correlation 1.0 must be a number strictly between"),
+    ('[["dietary_phosphorus", "dietary_phosphorus", 0.5]]', "cannot be correlated with itself"),
+    ('[["dietary_phosphorus", "binder_adherence", 0.9], ["dietary_phosphorus", "phosphate_mobilisation_clearance", '
+     '0.9], ["binder_adherence", "phosphate_mobilisation_clearance", -0.9]]', "not jointly possible"),
+])
+def test_impossible_correlations_are_one_line(folder, pairs, message):
+    with pytest.raises(PopulationError, match=message):
+        load_population(write_spec(folder, spec_text(3) + f"\n[correlations]\npairs = {pairs}\n"))
+
+
+def test_cohort_table_gives_each_patient_its_values(folder):
+    (folder / "cohort.csv").write_text("dietary_phosphorus [mg/day],binder_adherence\n800,0.5\n1400,\n",
+                                       encoding="utf-8")
+    text = '[population]\nscenario = "base.toml"\nseed = 1\n[cohort]\nfile = "cohort.csv"\n'
+    spec = load_population(write_spec(folder, text))
+    assert spec.size == 2
+    samples = ckdmbd.Population(spec).samples()
+    assert samples[0]["OralPhos"] * units.PHOSPHORUS_G_PER_MOL * 24 == pytest.approx(800)
+    assert samples[0]["binder_adherence"] == 0.5 and "binder_adherence" not in samples[1]  # empty: the scenario's
+    result = ckdmbd.Population(spec).run()
+    assert list(result.patients["dietary_phosphorus"]) == pytest.approx([800, 1400])
+    pre = per_patient_predialysis(result)["pre_phosphate_mmol_L"]
+    assert pre[1] > pre[0]  # more phosphorus, less binder: higher pre-dialysis phosphate
+    (folder / "bad.csv").write_text("dietary_phosphorus [mg/day]\n-5\n", encoding="utf-8")
+    with pytest.raises(PopulationError, match=r"cohort.file row 2, dietary_phosphorus \[mg/day\]: '-5 mg/day' must "
+                                              r"not be negative"):
+        load_population(write_spec(folder, text.replace("cohort.csv", "bad.csv")))
+    (folder / "unknown.csv").write_text("phosphorus_diet\n900\n", encoding="utf-8")
+    with pytest.raises(PopulationError, match="phosphorus_diet"):
+        load_population(write_spec(folder, text.replace("cohort.csv", "unknown.csv")))

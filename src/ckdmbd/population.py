@@ -33,6 +33,9 @@ simulated, their pre-dialysis values per session collected, failures kept and li
     values = ["140 mL/min", "180 mL/min"]
     weights = [0.7, 0.3]                  # optional (default: equal)
 
+Optional ``[correlations]`` (pairs of distributions with the correlation of their normal scores) and ``[cohort]``
+(a CSV of real patients, one row each): :mod:`ckdmbd.population_draws`.
+
 A sampled value is the patient's for the whole run, history included: it overrides the base scenario's
 ``[patient]`` and ``[parameters]``, and events that would set that parameter leave it alone (a ``phosphate_binder``
 event's adherence, a ``hemodialysis`` event's ``phosphate_clearance``, a ``diet`` event for a sampled diet).
@@ -56,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from ckdmbd.parameter_names import NamedParameter, ParameterNameError, lookup
+from ckdmbd.population_draws import Cohort, DrawError, correlate, correlation_matrix, read_cohort
 from ckdmbd.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, with_overrides
 
 MAX_SIZE = 100_000
@@ -114,6 +118,8 @@ class PopulationSpec:
     distributions: tuple[Distribution, ...]
     accuracy: str = "population"
     source: str = "<memory>"
+    correlation: tuple[tuple[float, ...], ...] | None = None  # of the distributions' normal scores (population_draws)
+    cohort: Cohort | None = None  # patients read from a table (population_draws)
 
 
 def _fail(message: str) -> PopulationError:
@@ -137,10 +143,11 @@ def parse_population(text: str, source: str = "<memory>") -> PopulationSpec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(f"{source}: not a valid TOML file ({exc})") from None
-    _check_fields(doc, "", {"population"}, {"distributions"})
+    _check_fields(doc, "", {"population"}, {"distributions", "correlations", "cohort"})
     head = doc["population"]
-    _check_fields(head, "population", {"scenario", "size", "seed"}, {"name", "duration", "accuracy"})
-    size, seed = head["size"], head["seed"]
+    _check_fields(head, "population", {"scenario", "seed"} | ({"size"} if "cohort" not in doc else set()),
+                  {"name", "duration", "accuracy", "size"})
+    size, seed = head.get("size", 1), head["seed"]
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
         raise _fail(f"population.size: {size!r} must be a whole number from 1 to {MAX_SIZE}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -180,7 +187,21 @@ def parse_population(text: str, source: str = "<memory>") -> PopulationSpec:
             raise _fail(f"{where}: the same parameter as distributions.{seen[p.symbol]}, given twice")
         seen[p.symbol] = key
         dists.append(_distribution(p, table, where))
-    return PopulationSpec(name.strip(), sc, size, seed, tuple(dists), accuracy, source)
+    try:
+        corr = correlation_matrix(doc.get("correlations"), [d.parameter.name for d in dists]
+                                  if not raw else list(raw))
+        cohort = read_cohort(doc["cohort"], sc.configuration, source) if "cohort" in doc else None
+    except DrawError as exc:
+        raise _fail(str(exc)) from None
+    if cohort is not None:
+        both = [p.name for p in cohort.parameters if p.symbol in seen]
+        if both:
+            raise _fail(f"cohort.file: {both[0]} is both a column of the table and a distribution")
+        if "size" in head and size != cohort.size:
+            raise _fail(f"population.size: {size} but the cohort table has {cohort.size} patients (leave size out)")
+        size = cohort.size
+    return PopulationSpec(name.strip(), sc, size, seed, tuple(dists), accuracy, source,
+                          None if corr is None else tuple(map(tuple, corr.tolist())), cohort)
 
 
 def _distribution(p: NamedParameter, table: Any, where: str) -> Distribution:
@@ -272,6 +293,8 @@ def _with_size(spec: PopulationSpec, size: int | None) -> PopulationSpec:
         return spec
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
         raise _fail(f"--size: {size!r} must be a whole number from 1 to {MAX_SIZE}")
+    if spec.cohort is not None and size > spec.cohort.size:
+        raise _fail(f"--size: {size} is more than the cohort table's {spec.cohort.size} patients")
     return replace(spec, size=size)
 
 
@@ -323,12 +346,16 @@ class Population:
 
     def samples(self) -> list[dict[str, float]]:
         """Per patient: {symbol: value in model units}."""
-        rng = np.random.default_rng(self.spec.seed)
-        columns = {}
-        for d in self.spec.distributions:
-            u = rng.random(self.spec.size)
-            columns[d.parameter.symbol] = d.sample(u)
-        return [{k: float(v[i]) for k, v in columns.items()} for i in range(self.spec.size)]
+        spec = self.spec
+        rng = np.random.default_rng(spec.seed)
+        u = np.column_stack([rng.random(spec.size) for _ in spec.distributions]) if spec.distributions else None
+        columns: dict[str, np.ndarray] = {}
+        if u is not None:
+            u = correlate(u, None if spec.correlation is None else np.array(spec.correlation))
+            columns = {d.parameter.symbol: d.sample(u[:, j]) for j, d in enumerate(spec.distributions)}
+        if spec.cohort is not None:  # a table's patients, first `size` rows; an empty cell keeps the scenario's value
+            columns.update({k: v[:spec.size] for k, v in spec.cohort.columns.items()})
+        return [{k: float(v[i]) for k, v in columns.items() if not math.isnan(v[i])} for i in range(spec.size)]
 
     def run(self, workers: int = 1, progress: Callable[[int, int], None] | None = None,
             samples: list[dict[str, float]] | None = None, scheduler: str | None = None) -> PopulationResult:
@@ -386,18 +413,24 @@ def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
     rows, session_frames = [], []
     for k, (values, (status, message, sessions)) in enumerate(zip(samples, outcomes, strict=True)):
         row: dict[str, Any] = {"patient": k}
-        for d in spec.distributions:
-            row[d.parameter.name] = d.parameter.from_model(values[d.parameter.symbol])
+        for p in _sampled_parameters(spec):
+            row[p.name] = p.from_model(values[p.symbol]) if p.symbol in values else math.nan
         row.update(status=status, message=message, sessions=len(sessions))
         rows.append(row)
         if len(sessions):
             session_frames.append(sessions.assign(patient=k, session=np.arange(len(sessions))))
     patients = pd.DataFrame(rows)
-    patients.attrs["units"] = {d.parameter.name: d.parameter.unit for d in spec.distributions}
+    patients.attrs["units"] = {p.name: p.unit for p in _sampled_parameters(spec)}
     columns = ["patient", "session", "start_day", *PREDIALYSIS, "deposit_mass_g"]
     sessions = (pd.concat(session_frames, ignore_index=True) if session_frames else pd.DataFrame(columns=columns))
     sessions = sessions[[c for c in columns if c in sessions]]
     return PopulationResult(spec, patients, sessions)
+
+
+def _sampled_parameters(spec: PopulationSpec) -> list[NamedParameter]:
+    """The parameters that vary between patients: the distributions', then the cohort table's."""
+    cohort = list(spec.cohort.parameters) if spec.cohort is not None else []
+    return [d.parameter for d in spec.distributions] + cohort
 
 
 def per_patient_predialysis(result: PopulationResult, last_days: float = 28.0) -> pd.DataFrame:

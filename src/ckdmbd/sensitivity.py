@@ -114,6 +114,9 @@ def _check_spec(spec, outputs: Sequence[str]):
         raise PopulationError(f"--output: {unknown[0]!r} is not one of {', '.join(OUTPUTS)}")
     if not spec.distributions:
         raise PopulationError("distributions: a sensitivity analysis needs at least one distribution")
+    if spec.correlation is not None or spec.cohort is not None:  # the estimators assume independent inputs
+        raise PopulationError(f"{'correlations' if spec.cohort is None else 'cohort'}: a sensitivity analysis needs "
+                              f"independent distributions only (Sobol and Morris assume independent inputs)")
     return spec.distributions
 
 

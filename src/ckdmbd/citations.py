@@ -178,6 +178,11 @@ CITATIONS: dict[str, str] = {
         "one year after successful renal transplantation. Clin J Am Soc Nephrol 2008;3:1829-1836. "
         "doi:10.2215/CJN.01310308 (PMID 18922992)"
     ),
+    "VanLonden2017": (
+        "van Londen M, Aarts BM, Deetman PE, et al. Post-transplant hypophosphatemia and the risk of death-censored "
+        "graft failure and mortality after kidney transplantation. Clin J Am Soc Nephrol 2017;12:1301-1310. "
+        "doi:10.2215/CJN.10270916 (PMID 28546442)"
+    ),
     "Elias2018KBPR": (
         "Elias RM, Alvares VRC, Moyses RMA. Phosphate removal during conventional hemodialysis: a decades-old "
         "misconception. Kidney Blood Press Res 2018;43:110-114. doi:10.1159/000487108 (PMID 29414834)"

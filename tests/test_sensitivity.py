@@ -52,9 +52,10 @@ def test_ishigami_indices_within_their_confidence_intervals():
     assert (table["S1_conf"] < 0.06).all() and (table["ST_conf"] < 0.06).all()  # tight enough to mean something
 
 
-def test_population_sobol_runs_through_the_population_machinery(tmp_path):
-    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
-    spec_path = tmp_path / "spec.toml"
+def _diet_and_adherence_spec(folder):
+    """A two-parameter population on the short base scenario: dietary phosphorus and binder adherence."""
+    (folder / "base.toml").write_text(BASE, encoding="utf-8")
+    spec_path = folder / "spec.toml"
     spec_path.write_text("""
 [population]
 scenario = "base.toml"
@@ -71,6 +72,11 @@ type = "uniform"
 low = 0.0
 high = 1.0
 """, encoding="utf-8")
+    return spec_path
+
+
+def test_population_sobol_runs_through_the_population_machinery(tmp_path):
+    spec_path = _diet_and_adherence_spec(tmp_path)
     table = population_sobol(load_population(spec_path), n=4, outputs=("phosphate",), workers=2)
     assert list(table["parameter"]) == ["dietary_phosphorus", "binder_adherence"]
     assert np.isfinite(table[["S1", "ST"]].to_numpy()).all()
@@ -102,24 +108,7 @@ def test_morris_mu_star_of_a_linear_function_is_its_change_across_the_grid():
 
 def test_population_morris_gives_the_physiological_directions(tmp_path):
     """More dietary phosphorus raises pre-dialysis phosphate, better binder adherence lowers it."""
-    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
-    spec_path = tmp_path / "spec.toml"
-    spec_path.write_text("""
-[population]
-scenario = "base.toml"
-size = 1
-seed = 3
-
-[distributions.dietary_phosphorus]
-type = "uniform"
-low = "600 mg/day"
-high = "1600 mg/day"
-
-[distributions.binder_adherence]
-type = "uniform"
-low = 0.0
-high = 1.0
-""", encoding="utf-8")
+    spec_path = _diet_and_adherence_spec(tmp_path)
     result = CliRunner().invoke(app, ["sensitivity", str(spec_path), "--method", "morris", "--n", "3", "--output",
                                       "phosphate", "--out", str(tmp_path / "out"), "--workers", "2"],
                                 prog_name="ckdmbd")

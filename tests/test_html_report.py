@@ -482,3 +482,23 @@ def test_unit_switch_and_observations_in_chromium(tmp_path):
     assert got["band"] == pytest.approx([1.5 * 9.425, 6.1 * 9.425], rel=1e-6)
     assert got["deposit"][1] >= 15.0  # the reported 15 cm is on the chart (the model reaches 1.2 cm)
     assert got["cell"] == "35" and got["units"] == "conventional"
+
+
+@pytest.mark.slow
+def test_seed_report_size_and_content(tmp_path):
+    """`ckdmbd run seed-case`: the report at most 1.5 MB, the reported values and the presentation on it."""
+    from typer.testing import CliRunner
+
+    from ckdmbd.cli import app
+
+    out = tmp_path / "seed"
+    result = CliRunner().invoke(app, ["run", "seed-case", "--png", "-q", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert len(page.encode("utf-8")) <= 1_500_000
+    assert page.count("reported for the patient") >= 4  # calcium, phosphate, PTH, deposit panels
+    assert "presentation: reported calcium, phosphate, pth, deposit diameter" in page
+    assert 'id="panel-deposit"' in page and 'id="outcomes"' in page
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["variables"]["deposit_diameter_cm"]["max"] > 14.0
+    assert (out / "overview.png").stat().st_size > 50_000

@@ -41,17 +41,17 @@ CITATIONS: dict[str, str] = {
         "short and conventional hemodialysis. Clin J Am Soc Nephrol 2011;6:2854-2860"
     ),
     "Gotch2007": (
-        "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDOQI guideline for dialysate calcium will result in an "
-        "increased incidence of calcium accumulation in hemodialysis patients. Kidney Int 2010;78:343-350; "
-        "and Gotch F et al., Blood Purif 2007 (calcium mass balance model)"
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDIGO guideline for dialysate calcium will result in an "
+        "increased incidence of calcium accumulation in hemodialysis patients. Kidney Int 2010;78(4):343-350. "
+        "doi:10.1038/ki.2010.157 (PMID 20520595); and Gotch F et al., Blood Purif 2007 (calcium mass balance model)"
     ),
     "Gotch2010": (
-        "Gotch FA, Kotanko P, Thijssen S, Levin NW. Kidney Int 2010;78:343-350 (76 % of dialyzer calcium flux "
-        "from/to the rapidly miscible pool)"
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. Kidney Int 2010;78:343-350. doi:10.1038/ki.2010.157 (76 % of "
+        "dialyzer calcium flux from/to the rapidly miscible pool)"
     ),
     "Pirklbauer2021": (
         "Pirklbauer M, Bushinsky DA, Kotanko P, Schappacher-Tilp G. Personalized prediction of short- and long-term "
-        "PTH changes in maintenance hemodialysis patients. Front Med 2021;8:704970"
+        "PTH changes in maintenance hemodialysis patients. Front Med 2021;8:704970. doi:10.3389/fmed.2021.704970"
     ),
     "SchappacherTilp2019": (
         "Schappacher-Tilp G, Cherif A, Fuertinger DH, Bushinsky D, Kotanko P. A mathematical model of parathyroid "
@@ -59,7 +59,7 @@ CITATIONS: dict[str, str] = {
     ),
     "BloodPurif2013HDF": (
         "Phosphate kinetics in hemodiafiltration vs hemodialysis: dialyzer phosphate clearance HD 160 +- 14 mL/min. "
-        "Blood Purif 2013;35 Suppl 1:59 (PMID 23466381)"
+        "Blood Purif 2013;35 Suppl 1:59-63. doi:10.1159/000346356 (PMID 23466381)"
     ),
     "KDIGO2017": (
         "KDIGO 2017 Clinical Practice Guideline Update for the Diagnosis, Evaluation, Prevention, and Treatment of "

@@ -142,7 +142,7 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.Data
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ckdmbd.report_html import PANELS, PTH_LOG_FLOOR, group_markers, is_empty
+    from ckdmbd.report_html import PANELS, PTH_LOG_FLOOR, _marker_rows, group_markers, is_empty
 
     t_days = frame["time_days"].to_numpy(float)
     years = t_days[-1] - min(t_days[0], 0.0) > 2 * units.DAYS_PER_YEAR
@@ -152,12 +152,17 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.Data
     groups = group_markers(list(markers or []))
     observations = list(observations or [])
     bands = {p.column: p.bands for p in PANELS}
+    x_lo = min([float(t[0]), *(m.day / scale for m in groups)])
+    x_hi = max([float(t[-1]), *(m.day / scale for m in groups)])
+    # numbers that would touch go up a row (a plot is ~520 px wide here, so the HTML's ~1100 px rule halves)
+    rows = _marker_rows([(m.day / scale - x_lo) / ((x_hi - x_lo) or 1.0) / 2 for m in groups],
+                        [str(m.number) for m in groups])
     cols = [c for c in PNG_PANELS if c in frame and not (is_empty(frame[c].to_numpy(float))
                                                           and not any(o.column == c for o in observations))]
     ncols = 2
     nrows = (len(cols) + 1) // 2
     legend_lines = [f"{m.number}: {_format_day(m.day, scale)} {m.text}" for m in groups]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(12, 2.9 * nrows + 0.9 + 0.17 * len(legend_lines)),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(12, 2.9 * nrows + 0.6 + 0.15 * len(legend_lines)),
                              sharex=True, squeeze=False)
     for ax, col in zip(axes.flat, cols, strict=False):
         for band in bands.get(col, ()):
@@ -168,24 +173,30 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.Data
         y = frame[col].to_numpy(float)
         if col == "pth_pmol_L":
             y = np.where(y > PTH_LOG_FLOOR, y, np.nan)  # an assay's "< 0.1" lies under the log axis
-        ax.plot(t, y, color="tab:blue", lw=0.6 if on_dialysis else 1.5, alpha=0.35 if on_dialysis else 1,
-                label="model (continuous)" if on_dialysis else "model")
+        swings = on_dialysis and col != "deposit_diameter_cm"  # the deposit does not swing with the sessions
+        ax.plot(t, y, color="tab:blue", lw=0.6 if swings else 1.5, alpha=0.35 if swings else 1,
+                label="model (continuous)" if swings else "model")
         pre = f"pre_{col}"
         if on_dialysis and pre in sessions:
-            ax.plot(sessions["start_day"] / scale, sessions[pre], ".", color="tab:red", ms=3, label="pre-dialysis")
+            values = sessions[pre].to_numpy(float)
+            if col == "pth_pmol_L":
+                values = np.where(values > PTH_LOG_FLOOR, values, np.nan)
+            ax.plot(sessions["start_day"] / scale, values, ".", color="tab:red", ms=3, label="pre-dialysis")
         obs = [o for o in observations if o.column == col]
         if obs:
             ax.plot([o.day / scale for o in obs], [o.value for o in obs], "D", color="tab:orange", mec="black",
                     ms=8, label="reported for the patient", zorder=5)
         if col == "pth_pmol_L":
             ax.set_yscale("log")
+            ax.set_ylim(bottom=PTH_LOG_FLOOR)
         elif col == "deposit_diameter_cm":
             ax.set_ylim(bottom=0)
-        for m in groups:
+        for m, row in zip(groups, rows, strict=True):
             key = m.text.startswith("presentation")
             ax.axvline(m.day / scale, color="tab:red" if key else "0.3", ls="--", lw=0.9)
             ax.annotate(str(m.number), (m.day / scale, 1.0), xycoords=("data", "axes fraction"), ha="center",
-                        va="bottom", fontsize=8, color="tab:red" if key else "0.2")
+                        va="bottom", fontsize=8, color="tab:red" if key else "0.2", xytext=(0, 1 + 9 * row),
+                        textcoords="offset points")
         ax.set_ylabel(label(col), fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=7)
@@ -196,7 +207,7 @@ def overview_plot(frame: pd.DataFrame, title: str, path: Path, sessions: pd.Data
         ax.xaxis.set_tick_params(labelbottom=True)
     # a '$' in a scenario's description is text, not mathtext
     fig.suptitle("\n".join(textwrap.wrap(title, 110)), parse_math=False)
-    bottom = (0.6 + 0.17 * len(legend_lines)) / fig.get_figheight()
+    bottom = (0.15 + 0.15 * len(legend_lines)) / fig.get_figheight()
     if legend_lines:
         fig.text(0.01, 0.005, "\n".join(textwrap.shorten(line, 170) for line in legend_lines), fontsize=8,
                  va="bottom", ha="left", parse_math=False)

@@ -499,6 +499,7 @@ def test_seed_report_size_and_content(tmp_path):
     assert page.count("reported for the patient") >= 4  # calcium, phosphate, PTH, deposit panels
     assert "presentation: reported calcium, phosphate, pth, deposit diameter" in page
     assert 'id="panel-deposit"' in page and 'id="outcomes"' in page
+    assert "<th>Pre-dialysis intact PTH (pmol/L)</th>" in page  # the robustness table: the same labels
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variables"]["deposit_diameter_cm"]["max"] > 14.0
     assert (out / "overview.png").stat().st_size > 50_000

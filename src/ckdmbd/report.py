@@ -330,9 +330,8 @@ def calcification_site_summary(scenario: Scenario) -> dict | None:
     table = [{"parameter": r["parameter"], "factor": f"{r['factor']:.1f}",
               "value": "" if r["value"] is None else f"{r['value']:.4g}",
               "diameter (cm)": f"{r['diameter_cm']:.1f}", "mineral (g)": f"{r['mass_g']:.0f}",
-              "pre-dialysis Ca (mmol/L)": f"{r['pre_calcium_mmol_L']:.2f}",
-              "pre-dialysis P (mmol/L)": f"{r['pre_phosphate_mmol_L']:.2f}",
-              "pre-dialysis PTH (pmol/L)": f"{r['pre_pth_pmol_L']:.1f}"} for r in rows]
+              **{label(col): clinic(col, r[col])
+                 for col in ("pre_calcium_mmol_L", "pre_phosphate_mmol_L", "pre_pth_pmol_L")}} for r in rows]
     return {"site": scenario.calcification_sites[0].name, "fitted": fitted, "statement": statement,
             "robustness": rows, "table": table}
 

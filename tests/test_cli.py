@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from ckdmbd import units
 from ckdmbd.cli import app
-from ckdmbd.report import HEADLINE
+from ckdmbd.report import DEPOSIT_COLUMNS, HEADLINE
 from ckdmbd.scenario import builtin_names, load_scenario
+from ckdmbd.variables import label
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SHORT = {"ckd-progression": "30 days"}  # the 10-year scenario is run for 30 days here
@@ -60,9 +61,12 @@ def check_outputs(out: Path, name: str, duration_h: float, interval_h: float) ->
     assert summary["scenario"] == name
     assert summary["duration_days"] == pytest.approx(duration_h / units.HOURS_PER_DAY)
     assert summary["output_interval_hours"] == pytest.approx(interval_h)
-    assert set(summary["variables"]) == {*HEADLINE, "gfr_mL_min"}
+    # the headline variables and GFR always; ionised calcium where the model has it, the deposit where a site is
+    assert {*HEADLINE, "gfr_mL_min"} <= set(summary["variables"])
+    assert set(summary["variables"]) <= {*HEADLINE, "gfr_mL_min", "ionized_calcium_mmol_L", *DEPOSIT_COLUMNS}
     for col, v in summary["variables"].items():
-        assert {"unit", "start", "end", "min", "max"} <= v.keys()
+        assert {"label", "unit", "start", "end", "min", "max"} <= v.keys()
+        assert v["label"] == label(col) and v["label"].endswith(f"({v['unit']})"), col  # one naming scheme
         assert v["min"] <= v["start"] <= v["max"] and v["min"] <= v["end"] <= v["max"], col
         assert v["start"] == pytest.approx(frame[col].iloc[0], rel=1e-6)
     for element in ("calcium", "phosphate"):
@@ -274,7 +278,7 @@ def test_solver_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ckdmbd.report
 
-    def no_space(frame, title, path, sessions=None):
+    def no_space(frame, title, path, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckdmbd.report, "overview_plot", no_space)
@@ -289,7 +293,8 @@ def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
 def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     if not SCRIPT.exists():
         pytest.skip(f"console script not installed at {SCRIPT}")
-    env = {**os.environ, "COLUMNS": "100"}
+    # this checkout's package, also where the console script was installed from another one
+    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -332,3 +337,27 @@ def test_png_on_request(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     png = (out / "overview.png").read_bytes()
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+
+
+def test_show_history(tmp_path: Path) -> None:
+    """--show-history: the simulated past is in the CSV, the sessions and the report; the summary's numbers are
+    those of the run itself (t >= 0), the same as without the option."""
+    plain, full = tmp_path / "plain", tmp_path / "full"
+    args = ["run", "hemodialysis-adherent", "--duration", "7 days", "-q"]
+    assert invoke(*args, "--out", str(plain)).exit_code == 0
+    result = invoke(*args, "--show-history", "--png", "--out", str(full))
+    assert result.exit_code == 0, result.output
+    history_days = load_scenario("hemodialysis-adherent").history_h / units.HOURS_PER_DAY
+    frame = pd.read_csv(full / "timeseries.csv")
+    assert frame["time_days"].iloc[0] == pytest.approx(-history_days)
+    assert pd.read_csv(full / "sessions.csv")["start_day"].iloc[0] < 0
+    run_part = frame[frame["time_days"] >= 0].reset_index(drop=True)
+    reference = pd.read_csv(plain / "timeseries.csv")
+    np.testing.assert_allclose(run_part["time_days"], reference["time_days"], atol=1e-9)
+    np.testing.assert_allclose(run_part["phosphate_mmol_L"], reference["phosphate_mmol_L"], rtol=1e-5)
+    with_history, without = (json.loads((d / "summary.json").read_text()) for d in (full, plain))
+    for col, v in without["variables"].items():
+        assert with_history["variables"][col]["start"] == pytest.approx(v["start"], rel=1e-5), col
+    page = (full / "report.html").read_text(encoding="utf-8")
+    assert "before 0: simulated history" in page
+    assert (full / "overview.png").read_bytes().startswith(PNG_SIGNATURE)

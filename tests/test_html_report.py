@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import itertools
 import json
 import os
 import re
@@ -19,7 +20,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckdmbd.report_html import CAP_MMOL2_TO_MG2, MAX_POINTS, PANELS, _figure_json, downsample, html_report
+from ckdmbd.report_html import (
+    CAP_MMOL2_TO_MG2,
+    MAX_POINTS,
+    PANELS,
+    Observation,
+    _figure_json,
+    _marker_rows,
+    downsample,
+    group_markers,
+    html_report,
+)
 
 MARKER = "parathyroidectomy with forearm autograft"
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
@@ -75,7 +86,11 @@ def report() -> str:
 
 
 def test_one_inline_plotly_and_no_external_resources(report):
-    assert report.count("* plotly.js v") == 1  # the library's banner: embedded once, not per panel
+    from plotly.offline import get_plotlyjs_version
+
+    # the bundled basic build's banner: embedded once, not per panel, of the version plotly.py writes JSON for
+    assert report.count("* plotly.js (basic - minified) v") == 1
+    assert f"* plotly.js (basic - minified) v{get_plotlyjs_version()}" in report
     assert "<script src" not in report.lower() and "<link" not in report.lower()
     assert 'http-equiv="Content-Security-Policy"' in report and "default-src 'none'" in report
     assert report.count("<script") == report.count("</script>")
@@ -99,7 +114,8 @@ def test_markers_on_every_panel_and_listed(report):
     assert report.count(MARKER) == len(PANELS) + 1
     # escaped for plotly's text (which reads entities, and would read tags) as for the page
     assert report.count("excision &lt;script&gt;alert(&#x27;x&#x27;)") == len(PANELS) + 1
-    assert "<li>day 12: parathyroidectomy with forearm autograft</li>" in report
+    assert '<li value="1">day 12: parathyroidectomy with forearm autograft</li>' in report
+    assert '"text":"\\u003cb\\u003e1\\u003c\\u002fb\\u003e"' in report  # the number drawn on the plots
 
 
 def test_case_table_notes_and_citations(report):
@@ -173,11 +189,122 @@ def test_calcium_phosphate_product_in_both_units():
     panel = next(p for p in PANELS if p.key == "cap")
     product = (frame["calcium_mmol_L"] * frame["phosphate_mmol_L"]).to_numpy()
     fig = _figure_json(panel, frame["time_days"].to_numpy(), product, 1.0, "time (days)", False, None, [])
-    (trace,) = fig["data"]
-    np.testing.assert_allclose(trace["customdata"], trace["y"] * CAP_MMOL2_TO_MG2, rtol=1e-5)
-    assert "mg²/dL²" in trace["hovertemplate"]
+    assert len(fig["data"]) == 1
+    meta = fig["layout"]["meta"]  # the page's unit switch multiplies by the factor and uses the other view
+    assert meta["factor"] == pytest.approx(CAP_MMOL2_TO_MG2, rel=1e-3)
+    assert "mg²/dL²" in meta["conventional"]["title"] and "mg²/dL²" in meta["conventional"]["hover"][0]
     band = fig["layout"]["shapes"][0]
     assert (band["y0"], band["y1"]) == (0.0, 4.4)
+    conv = meta["conventional"]["shapes"][0]
+    assert conv["y1"] == pytest.approx(4.4 * CAP_MMOL2_TO_MG2, rel=1e-3) and "55 mg²/dL²" in conv["name"]
+
+
+def test_unit_views_of_every_panel():
+    """Every panel with a conventional unit carries the factor of the units module and its band limits in it."""
+    from ckdmbd import units
+
+    factors = {"calcium": units.calcium_mg_dl(1.0), "ionized-calcium": units.calcium_mg_dl(1.0),
+               "phosphate": units.phosphate_mg_dl(1.0), "pth": units.pth_pg_ml(1.0),
+               "calcitriol": units.calcitriol_pg_ml(1.0)}
+    frame = synthetic_frame()
+    for panel in PANELS:
+        if panel.key not in factors:
+            continue
+        fig = _figure_json(panel, frame["time_days"].to_numpy(), frame[panel.column].to_numpy(), 1.0, "t", True,
+                           None, [])
+        meta = fig["layout"]["meta"]
+        assert meta["factor"] == pytest.approx(factors[panel.key]), panel.key
+        assert panel.conventional_unit in meta["conventional"]["title"]
+        for si, conv in zip(meta["si"]["shapes"], meta["conventional"]["shapes"], strict=True):
+            if si["yref"] == "y":
+                assert conv["y0"] == pytest.approx(si["y0"] * meta["factor"])
+                assert panel.conventional_unit in conv["name"], conv["name"]
+
+
+def test_pth_on_a_log_axis_spanning_the_values():
+    frame = synthetic_frame()
+    frame["pth_pmol_L"] = np.geomspace(0.3, 400.0, len(frame))  # post-operative lows to pre-operative highs
+    panel = next(p for p in PANELS if p.key == "pth")
+    fig = _figure_json(panel, frame["time_days"].to_numpy(), frame["pth_pmol_L"].to_numpy(), 1.0, "t", True,
+                       None, [])
+    axis = fig["layout"]["yaxis"]
+    assert axis["type"] == "log"
+    low, high = axis["range"]
+    assert 10**low < 0.3 and 10**high > 400.0 and 10**low >= 0.04
+    conv = fig["layout"]["meta"]["conventional"]["range"]  # pg/mL: the same axis, shifted by log10(9.425)
+    assert conv[0] - low == pytest.approx(np.log10(9.425))
+
+
+def test_observations_are_drawn_on_their_panels_and_widen_the_time_axis():
+    obs = [Observation(40.0, "deposit_diameter_cm", 15.0, "approximately 15 cm in diameter"),
+           Observation(10.0, "phosphate_mmol_L", 2.13, "6.6 mg/dL")]
+    panel = next(p for p in PANELS if p.key == "deposit")
+    frame = synthetic_frame()  # 30 days, deposit up to 1.2 cm
+    fig = _figure_json(panel, frame["time_days"].to_numpy(), frame["deposit_diameter_cm"].to_numpy(), 1.0, "t",
+                       False, None, [], observations=obs)
+    reported = [tr for tr in fig["data"] if tr["name"] == "reported for the patient"]
+    assert len(reported) == 1 and list(reported[0]["y"]) == [15.0]  # only the deposit's observation here
+    assert reported[0]["hovertext"] == ["approximately 15 cm in diameter"]
+    assert "range" not in fig["layout"]["yaxis"]  # autorange: the axis spans the reported 15 cm
+    assert fig["layout"]["xaxis"]["range"][1] > 40.0  # day 40 lies after the 30 simulated days
+    page = html_report(frame, title="t", description="d", sessions=None, markers=[], observations=obs)
+    assert "Orange diamonds" in page
+
+
+def test_empty_panels_are_hidden():
+    frame = synthetic_frame()
+    frame["deposit_diameter_cm"] = 0.0  # a site that never grew a deposit (a forecast's empty panel)
+    frame["fgf23_pg_mL"] = np.nan
+    out = html_report(frame, title="t", description="d", sessions=None, markers=[])
+    assert 'id="panel-deposit"' not in out and 'id="panel-fgf23"' not in out
+    assert 'id="panel-phosphate"' in out
+    # a reported deposit keeps the panel even when the model has none
+    obs = [Observation(10.0, "deposit_diameter_cm", 15.0, "15 cm")]
+    assert 'id="panel-deposit"' in html_report(frame, title="t", description="d", sessions=None, markers=[],
+                                               observations=obs)
+
+
+def test_events_of_one_day_share_a_number_and_numbers_never_overlap():
+    groups = group_markers([(548.0, "presentation"), (0.0, "parathyroidectomy"), (578.0, "deposit excision"),
+                            (578.0, "binders resumed"), (578.0, "diet resumed"), (639.0, "graft excision")])
+    assert [(m.number, m.day) for m in groups] == [(1, 0.0), (2, 548.0), (3, 578.0), (4, 639.0)]
+    assert groups[2].labels == ("deposit excision", "binders resumed", "diet resumed")
+    # crowded numbers go up a row rather than on top of each other
+    positions = [0.0, 0.001, 0.002, 0.5, 0.501]
+    labels = ["1", "2", "3", "4", "5"]
+    rows = _marker_rows(positions, labels)
+    width = (7 + 10) / 1100
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        if rows[i] == rows[j]:
+            assert abs(positions[i] - positions[j]) > width, (i, j, rows)
+    assert len(set(rows[:3])) == 3
+
+
+def test_history_before_zero_is_drawn_and_said():
+    frame = synthetic_frame(60.0)
+    frame["time_days"] -= 30.0
+    out = html_report(frame, title="t", description="d", sessions=None, markers=[(-30.0, "dialysis begins")])
+    assert "before 0: simulated history" in out and "simulated history" in out
+    assert "day -30: dialysis begins" in out
+
+
+def test_seed_sized_report_is_small():
+    """A seed-case-sized run (30 months, a point a day plus every 15 min of 390 sessions, all panels) stays
+    under 1.5 MB: plotly.js basic once, traces thinned."""
+    days = 913.0
+    t = np.unique(np.concatenate([np.arange(0, days, 1.0), (np.arange(0.5, days, 7 / 3)[:, None]
+                                                             + np.arange(0, 4.01, 0.25)[None, :] / 24).ravel()]))
+    wave = np.sin(2 * np.pi * t / 2.33)
+    frame = pd.DataFrame({"time_days": t, "calcium_mmol_L": 2.2 + 0.1 * wave,
+                          "ionized_calcium_mmol_L": 1.1 + 0.05 * wave, "phosphate_mmol_L": 1.5 - 0.6 * wave,
+                          "pth_pmol_L": 3 + wave, "calcitriol_pmol_L": 20 + wave, "fgf23_pg_mL": 900 + 50 * wave,
+                          "deposit_diameter_cm": np.linspace(0, 15, len(t)),
+                          "calcification_propensity_t50_min": 280 + 20 * wave, "on_dialysis": wave > 0.9})
+    page = html_report(frame, title="seed", description="d", sessions=synthetic_sessions(days),
+                       markers=[(0.0, MARKER), (548.0, "presentation"), (578.0, "excision")],
+                       observations=[Observation(548.0, "deposit_diameter_cm", 15.0, "15 cm")],
+                       citations=["x" * 200] * 70)
+    assert len(page.encode("utf-8")) <= 1_500_000
 
 
 # --- in a browser --------------------------------------------------------------------------------------------------
@@ -276,7 +403,7 @@ def test_report_renders_in_chromium(simulated_report, tmp_path):
     for (begin, name), (end, _) in zip(starts, [*starts[1:], (len(dom), "")], strict=True):
         chunk = dom[begin:end]
         assert 'class="main-svg"' in chunk, f"{name} did not render"
-        assert "scatterlayer" in chunk and MARKER in chunk, name
+        assert "scatterlayer" in chunk and 'class="annotation"' in chunk, name
     match = re.search(r'<pre id="probe">(.*?)</pre>', dom)
     assert match, "the probe script did not run"
     ranges = json.loads(html.unescape(match.group(1)))
@@ -309,3 +436,70 @@ def test_extra_tables_are_shown_and_escaped():
     assert "<th>parameter</th><th>factor</th><th>diameter (cm)</th>" in out
     assert "<td>deposit_growth_rate</td><td>0.8</td><td>12.8</td>" in out
     assert "<b>bold</b>" not in out
+
+
+# Switch to conventional units, then record the PTH panel's first model value, axis title and band, the deposit
+# axis range, and a table cell that follows the switch.
+UNITS_PROBE = """<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var gd = document.getElementById("panel-pth");
+    var before = Array.from(gd._fullData[0].y.slice(0, 1));
+    document.querySelector("input[name=units][value=conventional]").click();
+    setTimeout(function () {
+      var dep = document.getElementById("panel-deposit");
+      var out = {before: before, after: gd.data[0].y.slice(0, 1), title: gd.layout.yaxis.title.text,
+                 band: [gd.layout.shapes[0].y0, gd.layout.shapes[0].y1], deposit: dep.layout.yaxis.range,
+                 heading: document.getElementById("panel-pth-heading").textContent,
+                 cell: document.getElementById("cell").textContent, units: document.body.dataset.units};
+      var pre = document.createElement("pre");
+      pre.id = "probe";
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    }, 800);
+  }, 500);
+});
+</script>"""
+
+
+def test_unit_switch_and_observations_in_chromium(tmp_path):
+    browser = chromium()
+    frame = synthetic_frame()
+    obs = [Observation(20.0, "deposit_diameter_cm", 15.0, "approximately 15 cm"),
+           Observation(20.0, "pth_pmol_L", 3.7, "3.7 pmol/l")]
+    cell = '<p id="cell" data-si="3.7" data-conventional="35">3.7</p>'
+    text = html_report(frame, title="t", description="d", sessions=synthetic_sessions(), markers=[(20.0, MARKER)],
+                       observations=obs, intro_tables=[cell])
+    page = tmp_path / "units.html"
+    page.write_text(text.replace("</body>", UNITS_PROBE + "\n</body>"), encoding="utf-8")
+    proc = run_chromium(browser, page, tmp_path, "--dump-dom")
+    assert console_problems(proc.stderr) == []
+    match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout)
+    assert match, "the probe script did not run"
+    got = json.loads(html.unescape(match.group(1)))
+    assert got["after"][0] == pytest.approx(got["before"][0] * 9.425, rel=1e-4)
+    assert "pg/mL" in got["title"] and "pg/mL" in got["heading"]
+    assert got["band"] == pytest.approx([1.5 * 9.425, 6.1 * 9.425], rel=1e-6)
+    assert got["deposit"][1] >= 15.0  # the reported 15 cm is on the chart (the model reaches 1.2 cm)
+    assert got["cell"] == "35" and got["units"] == "conventional"
+
+
+@pytest.mark.slow
+def test_seed_report_size_and_content(tmp_path):
+    """`ckdmbd run seed-case`: the report at most 1.5 MB, the reported values and the presentation on it."""
+    from typer.testing import CliRunner
+
+    from ckdmbd.cli import app
+
+    out = tmp_path / "seed"
+    result = CliRunner().invoke(app, ["run", "seed-case", "--png", "-q", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert len(page.encode("utf-8")) <= 1_500_000
+    assert page.count("reported for the patient") >= 4  # calcium, phosphate, PTH, deposit panels
+    assert "presentation: reported calcium, phosphate, pth, deposit diameter" in page
+    assert 'id="panel-deposit"' in page and 'id="outcomes"' in page
+    assert "<th>Pre-dialysis intact PTH (pmol/L)</th>" in page  # the robustness table: the same labels
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["variables"]["deposit_diameter_cm"]["max"] > 14.0
+    assert (out / "overview.png").stat().st_size > 50_000

@@ -41,17 +41,17 @@ CITATIONS: dict[str, str] = {
         "short and conventional hemodialysis. Clin J Am Soc Nephrol 2011;6:2854-2860"
     ),
     "Gotch2007": (
-        "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDOQI guideline for dialysate calcium will result in an "
-        "increased incidence of calcium accumulation in hemodialysis patients. Kidney Int 2010;78:343-350; "
-        "and Gotch F et al., Blood Purif 2007 (calcium mass balance model)"
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDIGO guideline for dialysate calcium will result in an "
+        "increased incidence of calcium accumulation in hemodialysis patients. Kidney Int 2010;78(4):343-350. "
+        "doi:10.1038/ki.2010.157 (PMID 20520595); and Gotch F et al., Blood Purif 2007 (calcium mass balance model)"
     ),
     "Gotch2010": (
-        "Gotch FA, Kotanko P, Thijssen S, Levin NW. Kidney Int 2010;78:343-350 (76 % of dialyzer calcium flux "
-        "from/to the rapidly miscible pool)"
+        "Gotch FA, Kotanko P, Thijssen S, Levin NW. Kidney Int 2010;78:343-350. doi:10.1038/ki.2010.157 (76 % of "
+        "dialyzer calcium flux from/to the rapidly miscible pool)"
     ),
     "Pirklbauer2021": (
         "Pirklbauer M, Bushinsky DA, Kotanko P, Schappacher-Tilp G. Personalized prediction of short- and long-term "
-        "PTH changes in maintenance hemodialysis patients. Front Med 2021;8:704970"
+        "PTH changes in maintenance hemodialysis patients. Front Med 2021;8:704970. doi:10.3389/fmed.2021.704970"
     ),
     "SchappacherTilp2019": (
         "Schappacher-Tilp G, Cherif A, Fuertinger DH, Bushinsky D, Kotanko P. A mathematical model of parathyroid "
@@ -59,7 +59,7 @@ CITATIONS: dict[str, str] = {
     ),
     "BloodPurif2013HDF": (
         "Phosphate kinetics in hemodiafiltration vs hemodialysis: dialyzer phosphate clearance HD 160 +- 14 mL/min. "
-        "Blood Purif 2013;35 Suppl 1:59 (PMID 23466381)"
+        "Blood Purif 2013;35 Suppl 1:59-63. doi:10.1159/000346356 (PMID 23466381)"
     ),
     "KDIGO2017": (
         "KDIGO 2017 Clinical Practice Guideline Update for the Diagnosis, Evaluation, Prevention, and Treatment of "
@@ -342,10 +342,6 @@ CITATIONS.update({
         "haemodialysis patients: 25(OH)D 35.1 -> 119.9 nmol/L, 1,25(OH)2D3 48.3 -> 96.2 pmol/L; synthesis is "
         "substrate dependent. PMCID PMC8558908 (authors not checked here)"
     ),
-    "Brandi2002": (
-        "Brandi L, Egfjord M, Olgaard K. Pharmacokinetics of 1,25(OH)2D3 and 1alpha(OH)D3 in normal and uraemic "
-        "men. Nephrol Dial Transplant 2002;17:829-842"
-    ),
     "ZemplarLabel": (
         "Zemplar (paricalcitol) capsules and injection, US prescribing information, AbbVie (pharmacokinetics: "
         "F 72 % healthy / 79 % HD, Vd 34 L, t1/2 4-6 h healthy, 14-20 h CKD 3-5, >= 99.8 % bound)"
@@ -391,9 +387,87 @@ CITATIONS.update({
 })
 
 
+SAME_PAPER: dict[str, str] = {
+    # key -> the key whose entry already cites the same paper (the parameter files use both keys)
+    "Gotch2010": "Gotch2007",  # both entries: Gotch FA et al. Kidney Int 2010;78:343-350
+}
+"""Keys that cite a paper another key already cites: a list of references shows the paper once."""
+
+
 def format_citations(keys: list[str] | tuple[str, ...] | set[str]) -> list[str]:
-    """Full references for ``keys`` in a stable order; unknown keys are an error (a typo must not pass)."""
+    """Full references for ``keys`` in a stable order, each paper once (:data:`SAME_PAPER`: "[Gotch2007,
+    Gotch2010] ..."); unknown keys are an error (a typo must not pass)."""
     unknown = [k for k in keys if k not in CITATIONS and k != "assumed"]
     if unknown:
         raise KeyError(f"unknown citation keys: {', '.join(unknown)}")
-    return [f"[{k}] {CITATIONS[k]}" for k in sorted(keys) if k != "assumed"]
+    papers: dict[str, list[str]] = {}
+    for k in sorted(keys):
+        if k != "assumed":
+            papers.setdefault(SAME_PAPER.get(k, k), []).append(k)
+    return [f"[{', '.join(sorted(aliases))}] {CITATIONS[main]}" for main, aliases in sorted(papers.items())]
+
+
+def run_citation_keys(result) -> set[str]:
+    """The citation keys of what one run used (issue 14: per run, not per configuration).
+
+    A submodel counts when the run used it: it has no processes of its own (an algebraic link such as the
+    extracellular concentrations), one of its process rates is non-zero at some output time, or an event of the
+    run sets one of its parameters or its own states (a drug, a dialysis schedule, a calcification site). The run's
+    submodels are cited, and the sources of the parameters they read (directly, or through their ``derive``
+    step, whose reads are recorded); a ``ckd-progression`` run without dialysis cites no dialysis paper.
+    ``result`` is a :class:`ckdmbd.simulation.Result`.
+    """
+    import numpy as np
+
+    model, pset = result.model, result.parameters
+    outputs = result.outputs()
+    set_parameters: set[str] = set()
+    set_states: set[str] = set()
+    for event in result.events:
+        for action in event.actions(model.state_names):
+            if hasattr(action, "state"):
+                set_states.add(action.state)
+            else:
+                set_parameters.add(getattr(action, "name", ""))
+    keys: set[str] = set()
+    for sm in model.submodels:
+        rates = [p.rate for p in sm.processes if p.rate in outputs]
+        state_names = {s.name for s in sm.states}
+        used = (not sm.processes
+                or any(np.any(outputs[r].to_numpy() != 0.0) for r in rates)
+                or bool(set_parameters & set(sm.inputs)) or bool(set_states & state_names))
+        if not used:
+            continue
+        keys.update(sm.citations)
+        read = {name for name in sm.inputs if name in pset}
+        if sm.derive is not None:
+            read |= _derive_reads(sm.derive, pset)
+        keys.update(pset.record(name).source for name in read)
+    keys.discard("assumed")
+    return keys
+
+
+def _derive_reads(derive, pset) -> set[str]:
+    """The parameters a submodel's ``derive`` step reads (it is called once with a recording mapping)."""
+    from collections.abc import Mapping
+
+    class Recording(Mapping):
+        def __init__(self) -> None:
+            self.read: set[str] = set()
+
+        def __getitem__(self, name):
+            self.read.add(name)
+            return pset[name]
+
+        def __iter__(self):
+            return iter(pset)
+
+        def __len__(self) -> int:
+            return len(pset)
+
+    recording = Recording()
+    try:
+        derive(recording)
+    except Exception:  # a derive step that cannot run on its own: cite every parameter it may read
+        return set(pset)
+    return recording.read & set(pset)

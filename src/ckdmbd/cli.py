@@ -115,6 +115,8 @@ def run(
     output_interval: Annotated[str | None, typer.Option(help='override the output interval, e.g. "1 h"')] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary table")] = False,
     png: Annotated[bool, typer.Option("--png", help="also write overview.png (matplotlib; ~1 s more)")] = False,
+    show_history: Annotated[bool, typer.Option(
+        "--show-history", help="include the simulated history (t < 0) in the report, plots and CSV")] = False,
 ) -> None:
     """Simulate a scenario; write report.html (interactive plots), timeseries.csv, summary.json (and sessions.csv
     on dialysis, overview.png with --png); print a summary."""
@@ -137,7 +139,7 @@ def run(
     from ckdmbd.simulation import SimulationError
 
     try:
-        result = _simulate_with_progress(sc, quiet)
+        result = _simulate_with_progress(sc, quiet, show_history)
     except (SimulationError, ProtocolError, ParameterError) as exc:
         _fail(str(exc))
     frame = result.to_frame()
@@ -168,10 +170,14 @@ def _check_out_dir(out_dir: Path) -> None:
         _fail(f"--out: {str(out_dir)!r} cannot be used: {exc.strerror or exc.__class__.__name__}")
 
 
-def _simulate_with_progress(sc, quiet: bool):
-    """Run the scenario; a bar shows progress when the simulated span (history included) is 2 years or more."""
+def _simulate_with_progress(sc, quiet: bool, show_history: bool = False):
+    """Run the scenario (with its history in the output when asked); a bar shows progress when the simulated span
+    (history included) is 2 years or more."""
     from ckdmbd.scenario import run_scenario
     from ckdmbd.units import HOURS_PER_YEAR
+
+    if show_history:
+        from ckdmbd.history import run_with_history as run_scenario  # the same call, with more output
 
     total = sc.duration_h + sc.history_h
     if quiet or total < 2 * HOURS_PER_YEAR:
@@ -197,24 +203,24 @@ def _print_summary(sc, summary: dict, written) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ckdmbd.report import HEADLINE
+    from ckdmbd.variables import clinic
 
     console = Console()
     # the name and description come from the scenario file: text, not rich markup
     table = Table(title=escape(f"{sc.name} ({sc.configuration} configuration): {sc.description}"))
     for col in ("variable", "start", "end", "min", "max"):
         table.add_column(col, justify="left" if col == "variable" else "right")
-    for col, label in {**HEADLINE, "gfr_mL_min": "GFR (mL/min)"}.items():
-        v = summary["variables"][col]
-        table.add_row(label, *(f"{v[k]:.4g}" for k in ("start", "end", "min", "max")))
+    for col, v in summary["variables"].items():  # the labels of the report and summary.json (keys: CSV columns)
+        table.add_row(escape(v["label"]), *(clinic(col, v[k]) for k in ("start", "end", "min", "max")))
     console.print(table)
     if "dialysis" in summary:
         pre = summary["dialysis"]
         rows = Table(title=f"pre-dialysis values, as a clinic sees them ({pre['sessions']} sessions)")
         for col in ("variable", "last 4 weeks", "whole run"):
             rows.add_column(col, justify="left" if col == "variable" else "right")
-        for name, values in pre["predialysis"].items():
-            rows.add_row(name, f"{values['last_4_weeks']:.4g}", f"{values['whole_run']:.4g}")
+        for values in pre["predialysis"].values():
+            col = values["column"]
+            rows.add_row(escape(values["label"]), clinic(col, values["last_4_weeks"]), clinic(col, values["whole_run"]))
         console.print(rows)
         m = pre["mean_session"]
         console.print(f"mean session: phosphate reduction {m['phosphate_reduction']:.0%}, "
@@ -266,6 +272,67 @@ def citations(
     keys |= {s for s in parameters(sc.configuration).sources if s != "assumed"}
     for line in format_citations(keys):
         typer.echo(line)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="two or more built-in scenario names or TOML files")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output folder (default: out/compare)")] = None,
+    at: Annotated[list[str] | None, typer.Option(
+        "--at", help='an outcome time, e.g. "18 months" (repeatable; default: the reported values\' times and the '
+                     "end)")] = None,
+    duration: Annotated[str | None, typer.Option(help='override every duration, e.g. "2 years"')] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
+) -> None:
+    """Overlay scenarios (the seed case against its what-ifs) in one report.html, with a table of outcomes
+    (pre-dialysis phosphate, calcium, PTH, the deposit) at chosen times, also written as outcomes.csv."""
+    from ckdmbd.compare import compare_html, default_times, outcomes, simulate_runs
+    from ckdmbd.protocol import ProtocolError
+    from ckdmbd.scenario import ScenarioError, load_scenario, parse_quantity, with_overrides
+
+    if len(scenarios) < 2:
+        _fail("compare: give at least two scenarios")
+    try:
+        loaded = [with_overrides(load_scenario(name), duration, None) for name in scenarios]
+        times = [parse_quantity(text, "h", "--at") / 24.0 for text in at or []]
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if any(t < 0 for t in times):
+        _fail("--at: an outcome time must be at or after t = 0")
+    out_dir = out if out is not None else Path("out") / "compare"
+    _check_out_dir(out_dir)
+    from ckdmbd.parameters import ParameterError
+    from ckdmbd.report import write_outputs
+    from ckdmbd.simulation import SimulationError
+
+    try:
+        runs = simulate_runs(loaded, None if quiet else (lambda name: typer.echo(f"simulating {name} ...")))
+    except (SimulationError, ProtocolError, ParameterError) as exc:
+        _fail(str(exc))
+    table = outcomes(runs, times or default_times(runs))
+    page = compare_html(runs, table, "Comparison: " + ", ".join(sc.name for sc in loaded))
+    try:
+        written = write_outputs(out_dir, {
+            "report.html": lambda p: p.write_text(page, encoding="utf-8"),
+            "outcomes.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
+        })
+    except OSError as exc:
+        _fail(f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
+    if not quiet:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        from ckdmbd.variables import clinic, label
+
+        shown = Table(title="outcomes")
+        for col in table.columns:
+            shown.add_column(escape(label(col)) if col not in ("scenario", "day") else col)
+        for _, row in table.iterrows():
+            shown.add_row(escape(str(row["scenario"])), f"{row['day']:.0f}",
+                          *(clinic(c.replace("max_", ""), row[c]) for c in table.columns[2:]))
+        Console().print(shown)
+        typer.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -391,8 +391,8 @@ def simulate(
             t_out = np.unique(np.concatenate([t_out, extra[(extra >= 0) & (extra <= duration_h)]]))
     else:
         t_out = np.asarray(output_times_h, dtype=float)
-        if t_out.ndim != 1 or np.any(np.diff(t_out) <= 0) or t_out[0] < 0 or t_out[-1] > duration_h:
-            raise ValueError("output times must be increasing and within [0, duration]")
+        if t_out.ndim != 1 or np.any(np.diff(t_out) <= 0) or t_out[0] < start_h or t_out[-1] > duration_h:
+            raise ValueError("output times must be increasing and within [start, duration]")
     model = build_model(configuration)
     pset = builtin_parameters(configuration)
     if isinstance(parameters, ParameterSet):

@@ -341,3 +341,29 @@ def main() -> None:  # pragma: no cover - console entry point alias
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@app.command("app")
+def app_command(
+    port: Annotated[int, typer.Option("--port", help="port on this machine (0: any free port)")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="address to listen on (127.0.0.1: this machine only)")]
+    = "127.0.0.1",
+) -> None:
+    """Serve the interactive what-if page for dialysis patients (ckdmbd.app): open the printed address in a browser;
+    Ctrl-C stops it."""
+    from ckdmbd.app import make_server
+
+    if not 0 <= port <= 65535:
+        _fail(f"--port: {port} must be 0-65535")
+    try:
+        server = make_server(host, port)
+    except OSError as exc:
+        _fail(f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})")
+    address = f"http://{server.server_address[0]}:{server.server_address[1]}/"
+    typer.echo(f"ckdmbd what-if page at {address} (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,209 @@
+"""``ckdmbd app``: an interactive what-if page for dialysis patients, served from this machine (issue 14).
+
+A nephrologist picks a built-in dialysis scenario (the seed case and its what-ifs among them), moves the patient's
+diet, binder adherence, dialyzer clearance or dialysate calcium, and presses Run: the page asks this process to
+simulate, and plots the pre-dialysis phosphate, calcium and PTH of every session (and the soft-tissue deposit where
+the scenario declares a site) against the scenario as written, with a table of the last four weeks. Nothing leaves
+the machine: the server listens on 127.0.0.1 by default, the page embeds plotly.js and requests only its own
+server.
+
+Why a server rather than a static page: a what-if the page has not pre-computed must be simulated, and the model is
+Python. The changes are the same as a population's sampled values (:mod:`ckdmbd.population`): readable parameter
+names with units, pinned for the whole run (history included) so that the scenario's own events do not reset them.
+
+API (JSON): ``GET /api/scenarios`` lists the scenarios and the adjustable parameters with their defaults and units;
+``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M}`` returns the
+sessions of the changed and the unchanged run, or ``{"error": "one line naming the field"}`` with status 400.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+ADJUSTABLE = {
+    # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows
+    "dietary_phosphorus": ("dietary phosphorus", 400.0, 2000.0, 50.0),
+    "dietary_calcium": ("dietary calcium", 300.0, 2000.0, 50.0),
+    "binder_adherence": ("phosphate binder adherence", 0.0, 1.0, 0.05),
+    "dialyzer_phosphate_clearance": ("dialyzer phosphate clearance", 80.0, 250.0, 5.0),
+}
+COLUMNS = ("pre_phosphate_mmol_L", "pre_calcium_mmol_L", "pre_pth_pmol_L", "deposit_mass_g")
+MAX_MONTHS = 36.0
+MAX_BODY_BYTES = 10_000
+
+
+class WhatIfError(ValueError):
+    """A malformed what-if request; the message names the field and the value (one line)."""
+
+
+@cache
+def dialysis_scenarios() -> tuple[str, ...]:
+    """Built-in scenarios with haemodialysis sessions (the page shows pre-dialysis values)."""
+    from ckdmbd.protocol import Hemodialysis
+    from ckdmbd.scenario import builtin_names, load_scenario
+
+    names = []
+    for name in builtin_names():
+        if any(isinstance(ev, Hemodialysis) for ev in load_scenario(name).events):
+            names.append(name)
+    return tuple(names)
+
+
+def adjustable_parameters(scenario: str) -> list[dict[str, Any]]:
+    """The sliders: name, label, unit, range and the scenario's own value (its [patient] and [parameters] applied;
+    events such as a binder's adherence may still set it during the run)."""
+    from ckdmbd.model.configurations import model
+    from ckdmbd.parameter_names import lookup
+    from ckdmbd.protocol import ScaleParameter, SetParameter
+    from ckdmbd.scenario import load_scenario
+    from ckdmbd.simulation import expand_events
+
+    sc = load_scenario(scenario)
+    by_events = {a.name for a in expand_events(sc.events, model(sc.configuration).state_names)
+                 if isinstance(a, SetParameter | ScaleParameter)}
+    rows = []
+    for name, (label, low, high, step) in ADJUSTABLE.items():
+        p = lookup(name, sc.configuration, name)
+        value = sc.parameter_overrides.get(p.symbol, p.default_model)
+        rows.append({"name": name, "label": label, "unit": "" if p.unit == "1" else p.unit, "low": low,
+                     "high": high, "step": step, "value": float(f"{p.from_model(value):.6g}"),
+                     "set_by_events": p.symbol in by_events})
+    return rows
+
+
+def scenario_months(scenario: str) -> float:
+    """The scenario's own duration in months (30.4375 days each), the page's default."""
+    from ckdmbd.scenario import load_scenario
+
+    return round(load_scenario(scenario).duration_h / 24.0 / 30.4375, 2)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    scenario: str
+    overrides: dict[str, float]  # {symbol: model-unit value}
+    months: float
+
+
+def parse_request(body: Any) -> WhatIf:
+    """Validate a simulate request; every error names the field and the value."""
+    from ckdmbd.parameter_names import ParameterNameError, to_model_values
+
+    if not isinstance(body, dict):
+        raise WhatIfError("request: expected a JSON object with scenario, changes and months")
+    unknown = sorted(set(body) - {"scenario", "changes", "months"})
+    if unknown:
+        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months)")
+    scenario = body.get("scenario")
+    if scenario not in dialysis_scenarios():
+        raise WhatIfError(f"scenario: {scenario!r} is not a built-in dialysis scenario "
+                          f"({', '.join(dialysis_scenarios())})")
+    months = body.get("months", scenario_months(scenario))
+    if isinstance(months, bool) or not isinstance(months, int | float) or not 0 < months <= MAX_MONTHS:
+        raise WhatIfError(f"months: {months!r} must be a number in (0, {MAX_MONTHS:g}]")
+    changes = body.get("changes", {})
+    if not isinstance(changes, dict):
+        raise WhatIfError(f"changes: {changes!r} must be an object of parameter name -> value")
+    outside = [k for k in changes if k not in ADJUSTABLE]
+    if outside:
+        raise WhatIfError(f"changes.{outside[0]}: not adjustable here (adjustable: {', '.join(ADJUSTABLE)})")
+    from ckdmbd.scenario import load_scenario
+
+    try:
+        overrides = to_model_values(changes, load_scenario(scenario).configuration, "changes")
+    except ParameterNameError as exc:
+        raise WhatIfError(str(exc)) from None
+    return WhatIf(scenario, overrides, float(months))
+
+
+def simulate_whatif(request: WhatIf) -> dict[str, Any]:
+    """The changed and the unchanged run's sessions from t = 0, as lists per column (JSON-ready; NaN as null)."""
+    from ckdmbd.population import _simulate_patient
+    from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
+    from ckdmbd.simulation import SolverOptions
+
+    try:
+        sc = with_overrides(load_scenario(request.scenario), f"{request.months:g} months")
+    except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
+        raise WhatIfError(str(exc).replace("--duration:", "months:", 1)) from None
+    options = SolverOptions.preset("population")
+    runs = {}
+    for label, overrides in (("what-if", request.overrides), ("as written", {})):
+        outcome = _simulate_patient(sc, overrides, options)
+        status, message, table = outcome[0], outcome[1], outcome[2]
+        if status != "ok":
+            runs[label] = {"status": status, "message": message}
+            continue
+        runs[label] = {"status": "ok", "start_day": _json_list(table["start_day"])}
+        runs[label].update({c: _json_list(table[c]) for c in COLUMNS if c in table})
+    return {"scenario": request.scenario, "months": request.months, "runs": runs}
+
+
+def _json_list(series) -> list[float | None]:
+    return [None if not math.isfinite(float(v)) else round(float(v), 6) for v in series]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "ckdmbd-app"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: the terminal shows the address once
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload, allow_nan=False).encode("utf-8"), "application/json")
+
+    def do_GET(self) -> None:
+        path = urlparse(self.path).path
+        if path == "/":
+            from ckdmbd.app_page import page
+
+            self._send(HTTPStatus.OK, page().encode("utf-8"), "text/html; charset=utf-8")
+        elif path == "/api/scenarios":
+            self._json(HTTPStatus.OK, {"scenarios": [{"name": n, "months": scenario_months(n),
+                                                      "parameters": adjustable_parameters(n)}
+                                                     for n in dialysis_scenarios()]})
+        else:
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
+
+    def do_POST(self) -> None:
+        if urlparse(self.path).path != "/api/simulate":
+            self._json(HTTPStatus.NOT_FOUND, {"error": "POST /api/simulate only"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_BODY_BYTES:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"request: body of {length} bytes (1-{MAX_BODY_BYTES})"})
+            return
+        try:
+            body = json.loads(self.rfile.read(length).decode("utf-8"))
+            result = simulate_whatif(parse_request(body))
+        except (WhatIfError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": " ".join(str(exc).split())})
+            return
+        except Exception as exc:  # the model could not run these values: said, never a traceback
+            from ckdmbd.scenario import ScenarioError
+
+            if isinstance(exc, ScenarioError | ValueError):
+                self._json(HTTPStatus.BAD_REQUEST, {"error": " ".join(str(exc).split())})
+                return
+            raise
+        self._json(HTTPStatus.OK, result)
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
+    """The what-if server (``port`` 0: any free port, read it from ``server.server_address``)."""
+    return ThreadingHTTPServer((host, port), _Handler)

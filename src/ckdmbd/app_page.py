@@ -1,0 +1,205 @@
+"""The page ``ckdmbd app`` serves (:mod:`ckdmbd.app`): controls, plots and a table, filled by its own server's API.
+
+URL parameters preset the controls, so a what-if can be linked or tested: ``?scenario=seed-case&binder_adherence=1
+&months=6&run=1`` (``run=1`` simulates on load). plotly.js is embedded (the report's bundle); the page requests
+nothing but its own server (Content-Security-Policy ``connect-src 'self'``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:"
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:0;background:#fafafa;color:#222}
+main{max-width:1150px;margin:auto;padding:1em 2em}
+#controls{display:grid;grid-template-columns:repeat(auto-fit,minmax(250px,1fr));gap:.6em 1.5em;background:#fff;
+  border:1px solid #ddd;padding:1em;border-radius:6px}
+label{display:block;font-size:.9em;color:#444}input[type=range]{width:100%}
+button{font-size:1em;padding:.4em 1.2em;margin-top:.6em}
+#status{margin:.8em 0;min-height:1.2em}#error{color:#b00020;margin:.5em 0;min-height:1.2em}
+.grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1em}.plot{background:#fff;min-width:0}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}footer{color:#666;margin:2em 0}
+"""
+
+_SCRIPT = r"""
+const PANELS = [
+  ["pre_phosphate_mmol_L", "Pre-dialysis phosphate", "mmol/L", "linear"],
+  ["pre_calcium_mmol_L", "Pre-dialysis calcium", "mmol/L", "linear"],
+  ["pre_pth_pmol_L", "Pre-dialysis intact PTH", "pmol/L", "log"],
+  ["deposit_mass_g", "Soft-tissue deposit", "g", "linear"],
+];
+const params = new URLSearchParams(window.location.search);
+let catalogue = [];
+
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function nice(x) { return Number(Number(x).toPrecision(4)).toString(); }
+
+function sliders(name) {
+  const box = document.getElementById("sliders");
+  box.replaceChildren();
+  const entry = catalogue.find(s => s.name === name);
+  for (const p of entry.parameters) {
+    const wrap = el("div");
+    const value = params.has(p.name) ? Number(params.get(p.name)) : p.value;
+    const input = el("input", {type: "range", id: "p-" + p.name, min: p.low, max: p.high, step: p.step,
+                               "data-name": p.name, "data-unit": p.unit, "data-default": p.value});
+    input.value = value;
+    if (params.has(p.name)) input.dataset.touched = "1";  // a linked what-if holds its values even if unchanged
+    input.addEventListener("input", () => { input.dataset.touched = "1"; });
+    const lab = el("label", {for: input.id});
+    const show = () => {
+      const same = Number(input.value) === p.value && input.dataset.touched !== "1";
+      let note = same ? " (as written)" : ` (as written ${nice(p.value)}; held for the whole run)`;
+      if (p.set_by_events) note = same ? " (as written: set by the scenario's events)"
+        : " (held for the whole run, instead of the scenario's events)";
+      lab.textContent = `${p.label}: ${nice(input.value)} ${p.unit}`.trimEnd() + note;
+    };
+    input.addEventListener("input", show);
+    show();
+    wrap.append(lab, input);
+    box.append(wrap);
+  }
+}
+
+function changes() {
+  const out = {};
+  for (const input of document.querySelectorAll("#sliders input")) {
+    // a parameter the scenario's events set is held once touched, even at its default value (e.g. adherence 1
+    // against a scenario whose patient stops his binders)
+    if (Number(input.value) !== Number(input.dataset.default) || input.dataset.touched === "1") {
+      out[input.dataset.name] = `${input.value} ${input.dataset.unit}`.trim();
+    }
+  }
+  return out;
+}
+
+function mean(xs) {
+  const v = xs.filter(x => x !== null);
+  return v.length ? v.reduce((a, b) => a + b) / v.length : null;
+}
+
+function lastWeeks(run, column) {
+  if (!run[column]) return null;
+  const end = Math.max(...run.start_day);
+  return mean(run[column].filter((_, i) => run.start_day[i] >= end - 28));
+}
+
+function fmt(x, column) {
+  if (x === null) return "–";
+  if (column === "pre_pth_pmol_L" && x < 0.1) return "< 0.1";
+  if (column === "deposit_mass_g" && x < 0.01) return "< 0.01";
+  return x.toPrecision(3);
+}
+
+function show(result) {
+  const runs = result.runs;
+  const grid = document.getElementById("plots");
+  grid.replaceChildren();
+  const rows = [];
+  for (const [column, title, unit, axis] of PANELS) {
+    const traces = [];
+    for (const [label, colour] of [["as written", "#999"], ["what-if", "#1f77b4"]]) {
+      const run = runs[label];
+      if (run.status === "ok" && run[column]) {
+        traces.push({x: run.start_day, y: run[column], name: label, mode: "lines+markers",
+                     marker: {size: 3}, line: {color: colour}});
+      }
+    }
+    if (!traces.length) continue;
+    if (column === "deposit_mass_g" && traces.every(t => t.y.every(v => !v))) continue;  // no site: no deposit
+    const div = el("div", {class: "plot", id: "plot-" + column});
+    grid.append(div);
+    Plotly.newPlot(div, traces, {height: 300, margin: {l: 55, r: 10, t: 30, b: 40}, title: {text: title,
+      font: {size: 13}}, xaxis: {title: {text: "day"}}, yaxis: {title: {text: unit}, type: axis},
+      legend: {orientation: "h", y: -0.25}}, {displaylogo: false, responsive: true});
+    const a = lastWeeks(runs["as written"], column), w = lastWeeks(runs["what-if"], column);
+    rows.push([`${title} (${unit})`, fmt(a, column), fmt(w, column),
+               a === null || w === null ? "–" : (w - a >= 0 ? "+" : "") + (w - a).toPrecision(2)]);
+  }
+  const body = document.querySelector("#summary tbody");
+  body.replaceChildren();
+  for (const r of rows) {
+    const tr = el("tr");
+    r.forEach(c => tr.append(el("td", {}, c)));
+    body.append(tr);
+  }
+  const failed = Object.entries(runs).filter(([_, r]) => r.status !== "ok");
+  document.getElementById("error").textContent = failed.map(([l, r]) => `${l}: ${r.message}`).join("; ");
+  document.getElementById("status").textContent =
+    `${result.scenario}, ${result.months} months: each session's pre-dialysis value; table: mean of the last 4 weeks.`;
+  document.body.dataset.state = "done";
+}
+
+async function run() {
+  const scenario = document.getElementById("scenario").value;
+  const months = Number(document.getElementById("months").value);
+  document.getElementById("error").textContent = "";
+  document.getElementById("status").textContent = "simulating (a few seconds per simulated year)…";
+  document.body.dataset.state = "running";
+  try {
+    const response = await fetch("/api/simulate", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({scenario: scenario, changes: changes(), months: months})});
+    const payload = await response.json();
+    if (!response.ok) {
+      document.getElementById("error").textContent = payload.error;
+      document.getElementById("status").textContent = "";
+      document.body.dataset.state = "error";
+      return;
+    }
+    show(payload);
+  } catch (err) {
+    document.getElementById("error").textContent = "the ckdmbd app server did not answer: " + err;
+    document.body.dataset.state = "error";
+  }
+}
+
+async function start() {
+  const response = await fetch("/api/scenarios");
+  catalogue = (await response.json()).scenarios;
+  const select = document.getElementById("scenario");
+  for (const s of catalogue) select.append(el("option", {value: s.name}, s.name));
+  if (params.has("scenario")) select.value = params.get("scenario");
+  if (params.has("months")) document.getElementById("months").value = params.get("months");
+  const months = document.getElementById("months");
+  const preset = () => { months.value = catalogue.find(s => s.name === select.value).months; };
+  select.addEventListener("change", () => { sliders(select.value); preset(); });
+  sliders(select.value);
+  if (!params.has("months")) preset();
+  document.getElementById("run").addEventListener("click", run);
+  document.body.dataset.state = "ready";
+  if (params.get("run") === "1") run();
+}
+start();
+"""
+
+
+@cache
+def page() -> str:
+    from ckdmbd import __version__
+    from ckdmbd.report_html import plotly_js
+
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">', "<title>ckdmbd what-if</title>",
+        f"<style>{_CSS}</style>", f"<script>{plotly_js()}</script>", "</head>", '<body data-state="loading">',
+        "<main>", "<h1>What if? A dialysis patient, changed</h1>",
+        "<p>Pick a scenario, change the patient, press Run: the model simulates the scenario as written and as "
+        "changed (history included, the changes held throughout) and shows each session's pre-dialysis values. "
+        "A model, not a patient: not for clinical decisions.</p>",
+        '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
+        '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
+        'value="12"><br><button id="run">Run</button></div><div id="sliders" style="display:contents"></div></div>',
+        '<div id="status"></div><div id="error" role="alert"></div>',
+        '<table id="summary"><thead><tr><th>last 4 weeks</th><th>as written</th><th>what-if</th><th>change</th>'
+        "</tr></thead><tbody></tbody></table>",
+        '<div class="grid" id="plots"></div>',
+        f"<footer>ckdmbd {__version__}</footer>", "</main>", f"<script>{_SCRIPT}</script>", "</body>", "</html>",
+    ]) + "\n"

@@ -1,0 +1,96 @@
+"""``ckdmbd app``: the what-if server's API (validation, a real simulation, one-line errors) and the page driven
+end to end in headless Chromium (controls preset from the URL, Run, plots and the table filled from the server)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ckdmbd.app import WhatIfError, dialysis_scenarios, make_server, parse_request
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _post(url: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(url + "/api/simulate", data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode("utf-8"))
+
+
+def test_dialysis_scenarios_include_the_seed_case_and_its_what_ifs():
+    names = dialysis_scenarios()
+    assert {"seed-case", "seed-case-adherent", "seed-case-4x-weekly", "hemodialysis-adherent"} <= set(names)
+    assert "ckd-progression" not in names  # no dialysis sessions: nothing pre-dialysis to show
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"scenario": "ckd-progression"}, "scenario: 'ckd-progression' is not a built-in dialysis scenario"),
+    ({"scenario": "seed-case", "months": 0}, r"months: 0 must be a number in \(0, 36\]"),
+    ({"scenario": "seed-case", "changes": {"gfr": "5 mL/min"}}, "changes.gfr: not adjustable here"),
+    ({"scenario": "seed-case", "changes": {"dietary_phosphorus": "-5 mg/day"}},
+     "changes.dietary_phosphorus: '-5 mg/day' must not be negative"),
+    ({"scenario": "seed-case", "changes": {"dietary_phosphorus": "5 furlongs"}}, "changes.dietary_phosphorus"),
+    ({"scenario": "seed-case", "colour": "red"}, "colour: unknown field"),
+    (["seed-case"], "request: expected a JSON object"),
+])
+def test_malformed_requests_are_one_line(body, message):
+    with pytest.raises(WhatIfError, match=message):
+        parse_request(body)
+
+
+def test_simulate_answers_the_what_if_in_the_right_direction(server):
+    """More dietary phosphorus: higher pre-dialysis phosphate than the scenario as written."""
+    catalogue = json.load(urllib.request.urlopen(server + "/api/scenarios", timeout=60))
+    adherent = next(s for s in catalogue["scenarios"] if s["name"] == "hemodialysis-adherent")
+    diet = next(p for p in adherent["parameters"] if p["name"] == "dietary_phosphorus")
+    assert diet["unit"] == "mg/day" and diet["value"] == pytest.approx(1000.0)
+    status, result = _post(server, json.dumps({"scenario": "hemodialysis-adherent", "months": 0.5,
+                                               "changes": {"dietary_phosphorus": "1400 mg/day"}}).encode())
+    assert status == 200, result
+    changed, written = result["runs"]["what-if"], result["runs"]["as written"]
+    assert changed["status"] == written["status"] == "ok" and len(changed["start_day"]) >= 5
+    assert changed["pre_phosphate_mmol_L"][-1] > written["pre_phosphate_mmol_L"][-1] + 0.1
+    status, error = _post(server, b"{not json")
+    assert status == 400 and len(error["error"].splitlines()) == 1
+    status, error = _post(server, json.dumps({"scenario": "seed-case", "months": 99}).encode())
+    assert status == 400 and error["error"].startswith("months: 99")
+
+
+@pytest.mark.slow  # ~20 s: the browser drives two simulations of the scenario through the server
+def test_page_runs_a_what_if_in_chromium(server, tmp_path):
+    from test_html_report import CHROMIUM_FLAGS, chromium, console_problems
+
+    browser = chromium()
+    url = server + "/?scenario=hemodialysis-adherent&dietary_phosphorus=1400&months=1&run=1"
+    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=120000", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert '<body data-state="done">' in dom, dom[-2000:]
+    assert console_problems(proc.stderr) == []
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", dom))
+    cells = re.findall(r"<td>([^<]+)</td>", rows["Pre-dialysis phosphate (mmol/L)"])
+    written, changed = float(cells[0]), float(cells[1])
+    assert changed > written + 0.1  # the what-if shows the higher phosphate
+    for panel in ("plot-pre_phosphate_mmol_L", "plot-pre_calcium_mmol_L", "plot-pre_pth_pmol_L"):
+        assert f'id="{panel}"' in dom
+    assert 'id="plot-deposit_mass_g"' not in dom  # no calcification site in this scenario: no deposit panel
+    assert 'id="p-dietary_phosphorus"' in dom and "as written 1000" in dom

@@ -120,6 +120,7 @@ class CompiledModel:
     generated: ModuleType
     _derive_reads: set[str] | None = field(default=None, init=False, repr=False)
     _derive_reads_all: bool = field(default=False, init=False, repr=False)
+    _derived_names: frozenset[str] | None = field(default=None, init=False, repr=False)
     jacobian: JacobianStructure | None = None
     """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
     differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
@@ -174,7 +175,9 @@ class CompiledModel:
         only their entries change: an event that sets, say, a session's end time does not re-run every submodel's
         derivation. Otherwise (or before any derivation was recorded) the full :meth:`parameter_vector`."""
         reads = None if self._derive_reads_all else self._derive_reads
-        derived = {d for sm in self.submodels for d in sm.derived}
+        if self._derived_names is None:  # once: this runs at every segment with a parameter action (313 a year)
+            self._derived_names = frozenset(d for sm in self.submodels for d in sm.derived)
+        derived = self._derived_names
         if reads is None or changed & reads or changed & derived:
             return self.parameter_vector(base)
         out = p.copy()

@@ -167,3 +167,21 @@ def test_a_model_the_symbolic_pass_cannot_read_uses_finite_differences():
     p, y0 = m.parameter_vector(base), m.initial_state(base)
     jac, fx = np.zeros((m.n_states, len(m.states))), np.zeros(m.n_states)
     assert not m.generated._analytic_jacobian(0.0, y0, p, jac, fx)  # the solver's hook declines: coloured FD
+
+
+def test_the_cached_source_is_the_generated_one_and_a_foreign_file_is_regenerated(tmp_path, monkeypatch):
+    """``ckdmbd run`` reads the generated Jacobian from the code cache (no symbolic build): that text is what the
+    generator writes, and a cache file that is not the generator's (truncated, planted) is not used."""
+    from ckdmbd.model import analytic_jacobian, code_cache
+
+    m = build_model("reference")
+    rhs_source = m.generated.SOURCE.split("\n\n# analytic Jacobian of")[0]
+    fresh = jacobian_source(m)
+    monkeypatch.setattr(code_cache, "cache_dir", lambda: tmp_path)
+    assert analytic_jacobian.cached_jacobian_source(m, rhs_source) == fresh  # generated and stored
+    (stored,) = tmp_path.glob("jacobian_reference_*.txt")
+    assert stored.read_text() == fresh
+    assert analytic_jacobian.cached_jacobian_source(m, rhs_source) == fresh  # read back
+    stored.write_text("import os  # not the generator's\n")
+    assert analytic_jacobian.cached_jacobian_source(m, rhs_source) == fresh
+    assert stored.read_text() == fresh

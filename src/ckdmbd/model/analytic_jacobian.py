@@ -22,8 +22,10 @@ spelling) makes :func:`jacobian_source` return None, and the model solves with c
 Building the symbolic form and differentiating it takes seconds, so the generated source is kept in the code cache
 (:mod:`ckdmbd.model.code_cache`), under a name that hashes everything it depends on: the composer's generated right
 -hand side (the wiring), the source of every ckdmbd module the submodels' functions reach, this module,
-``symbolic.py`` and sympy's version. ``tests/test_analytic_jacobian.py`` checks it against central differences on
-every configuration.
+``symbolic.py`` and sympy's version. The cached text is run as code, like the generated module beside it: it is
+read only from the user's checked private cache folder (:func:`ckdmbd.model.code_cache.cache_dir`), and a file that
+does not start with this generator's header is regenerated. ``tests/test_analytic_jacobian.py`` checks it against
+central differences on every configuration.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from types import ModuleType
 import numpy as np
 
 GENERATOR_VERSION = "2"
+_HEADER = "# analytic Jacobian of {name!r}, generated from its symbolic form by ckdmbd.model.analytic_jacobian\n"
 
 
 def _reachable_modules(functions: Sequence) -> list[ModuleType]:
@@ -95,9 +98,11 @@ def cached_jacobian_source(model, rhs_source: str) -> str:
     key = cache_key(model.name, rhs_source, [sm.function for sm in model.submodels])
     path = cache_dir() / f"jacobian_{model.name.replace('-', '_')}_{key}.txt"
     try:
-        return path.read_text()
-    except OSError:
-        pass
+        cached = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        cached = None
+    if cached is not None and (cached == "" or cached.startswith(_HEADER.format(name=model.name))):
+        return cached  # (a truncated or foreign file is regenerated; the folder itself is checked private)
     source = jacobian_source(model) or ""
     try:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -203,7 +208,7 @@ def _generate(sym, model) -> str:
         "    return acc == 0.0  # NaN as soon as one entry is NaN or infinite",
     ]
     header = [
-        f"# analytic Jacobian of {model.name!r}, generated from its symbolic form by ckdmbd.model.analytic_jacobian",
+        _HEADER.format(name=model.name),
         "import math",
         "import numpy as _np",
         f"ANALYTIC_ROWS = _np.array([{rows}], dtype=_np.int64)",
@@ -213,7 +218,7 @@ def _generate(sym, model) -> str:
         "def analytic_jacobian(t, y, p, jac, fx):",
         f"    {printer.name(sym.time)} = t",
     ]
-    return "\n".join([*header, *lines, *zero_fx, *check, ""])
+    return header[0] + "\n".join([*header[1:], *lines, *zero_fx, *check, ""])
 
 
 @cache

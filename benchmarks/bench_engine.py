@@ -7,7 +7,9 @@ Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
    presets existed only the default ``SolverOptions()`` is timed), with steps, right-hand-side calls (a Jacobian
    colour's partial re-evaluation counts as one) and the largest relative error over the year on calcium, phosphate,
    PTH and calcitriol against a tight run (rtol 1e-9); the ratio is to the first row (the former engine, measured
-   in the same run).
+   in the same run), and "/ RR" to libRoadRunner's healthy reference year on a daily grid measured in the same run
+   (a machine-speed anchor). Rows: the analytic Jacobian (the default in the model's own solver) and coloured
+   finite differences at the same tolerances.
 2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
    ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
    installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
@@ -72,11 +74,41 @@ def presets() -> dict[str, SolverOptions]:
         return {"report (SolverOptions())": SolverOptions()}
     rows = {"report, former engine": SolverOptions(jacobian="dense", restart_estimate=False, specialised=False)}
     rows["report, one-off process"] = SolverOptions.preset("report", specialised=False)
-    rows.update({name: SolverOptions.preset(name, specialised=True) for name in ("report", "population", "screen")})
+    rows["report, coloured FD"] = SolverOptions.preset("report", jacobian="coloured", specialised=True)
+    rows["population, coloured FD"] = SolverOptions.preset("population", jacobian="coloured", specialised=True)
+    rows.update({f"{name}, analytic": SolverOptions.preset(name, specialised=True)
+                 for name in ("report", "population", "screen")})
     return rows
 
 
-def dialysis_rows(repeats: int) -> None:
+def roadrunner_anchor(repeats: int):
+    """libRoadRunner's healthy reference year on a daily grid (ms, median), the machine-speed anchor every row is
+    also divided by (a shared machine's speed varies between runs; the ratio to the anchor travels), and the
+    RoadRunner instance (None when libroadrunner or the SBML is missing)."""
+    sbml = Path(os.environ.get("CKDMBD_REFERENCE_SBML", DEFAULT_SBML))
+    try:
+        import roadrunner
+    except ImportError:
+        return None, None
+    if not sbml.is_file():
+        return None, None
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
+    rr = roadrunner.RoadRunner(str(sbml))
+    return _rr_ms(rr, DAILY, repeats), rr
+
+
+def _rr_ms(rr, grid, repeats: int) -> float:
+    times = []
+    for _ in range(repeats + 1):
+        rr.reset()  # keeps teri_dose_mcg, a global parameter (untimed)
+        rr.teri_dose_mcg = 0.0
+        t = time.perf_counter()
+        rr.simulate(0.0, YEAR_H, len(grid), selections=["time", *SPECIES])
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times[1:])
+
+
+def dialysis_rows(repeats: int, anchor: float | None) -> None:
     start = run_scenario(load_scenario("hemodialysis-adherent")).y[0]
     events = [Hemodialysis(0.0, HOURS_PER_YEAR), PhosphateBinder(0.0, 2.4, 1.0)]
 
@@ -85,25 +117,22 @@ def dialysis_rows(repeats: int) -> None:
 
     tight = run(SolverOptions(rtol=1e-9, atol=1e-12))
     print("1. dialysis patient-year (default configuration, 156 sessions, daily output)")
-    print(f"   {'accuracy':28s} {'median ms':>10s} {'ratio':>6s} {'steps':>7s} {'rhs calls':>10s} {'max rel err':>12s}")
+    print(f"   {'accuracy, Jacobian':28s} {'median ms':>10s} {'ratio':>6s} {'/ RR':>6s} {'steps':>7s} "
+          f"{'rejected':>8s} {'rhs calls':>10s} {'max rel err':>12s}")
     first = None
     for name, opts in presets().items():
         r = run(opts)
         ms = median_ms(lambda o=opts: run(o), repeats)
         first = first or ms
         err = max_rel_error(r, tight)
-        print(f"   {name:28s} {ms:10.1f} {ms / first:6.2f} {r.n_steps:7d} {r.n_rhs:10d} {err:12.2e}")
+        rr = f"{ms / anchor:6.2f}" if anchor else f"{'-':>6s}"
+        rejected = f"{r.n_rejected:8d}" if opts.jacobian != "dense" else f"{'-':>8s}"  # the dense driver counts none
+        print(f"   {name:28s} {ms:10.1f} {ms / first:6.2f} {rr} {r.n_steps:7d} {rejected} {r.n_rhs:10d} "
+              f"{err:12.2e}")
+    print("   (ratio: to the first row; / RR: to libRoadRunner's healthy reference year, daily grid, this run)")
 
 
-def healthy_rows(repeats: int) -> None:
-    sbml = Path(os.environ.get("CKDMBD_REFERENCE_SBML", DEFAULT_SBML))
-    try:
-        import roadrunner
-    except ImportError:
-        rr = None
-    else:
-        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
-        rr = roadrunner.RoadRunner(str(sbml)) if sbml.is_file() else None
+def healthy_rows(repeats: int, rr) -> None:
     print("2. healthy year, reference configuration, simulate(...).to_frame()")
     print(f"   {'grid':10s} {'ckdmbd ms':>10s} {'libRoadRunner ms':>17s} {'ratio':>7s}")
     for label, grid in (("daily", DAILY), ("hourly", HOURLY)):
@@ -111,14 +140,7 @@ def healthy_rows(repeats: int) -> None:
         if rr is None:
             print(f"   {label:10s} {ck:10.1f} {'(not available)':>17s}")
             continue
-        times = []
-        for _ in range(repeats + 1):
-            rr.reset()  # keeps teri_dose_mcg, a global parameter (untimed)
-            rr.teri_dose_mcg = 0.0
-            t = time.perf_counter()
-            rr.simulate(0.0, YEAR_H, len(grid), selections=["time", *SPECIES])
-            times.append((time.perf_counter() - t) * 1e3)
-        rrm = statistics.median(times[1:])
+        rrm = _rr_ms(rr, grid, repeats)
         print(f"   {label:10s} {ck:10.1f} {rrm:17.1f} {ck / rrm:7.2f}")
 
 
@@ -142,8 +164,11 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
     print(f"load average before (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    dialysis_rows(repeats)
-    healthy_rows(repeats)
+    anchor, rr = roadrunner_anchor(repeats)
+    if anchor:
+        print(f"anchor: libRoadRunner healthy reference year, daily grid: {anchor:.1f} ms")
+    dialysis_rows(repeats, anchor)
+    healthy_rows(repeats, rr)
     if not args.quick:
         cli_rows(repeats)
     print(f"load average after (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -248,11 +248,17 @@ def _print_summary(sc, summary: dict, written) -> None:
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
-    from ckdmbd.scenario import builtin_names, load_scenario
+    # names and descriptions read from the files' TOML without building the scenarios: no units (pint), model code
+    # (numba) or tables (pandas) imported, so the listing starts fast (issue 11); tests/test_cold_start.py checks
+    # that the lines equal the loaded scenarios' descriptions
+    import tomllib
+    from importlib import resources
 
-    for name in builtin_names():
-        sc = load_scenario(name)
-        typer.echo(f"{name:24s} {sc.description}")
+    files = sorted((f for f in resources.files("ckdmbd.scenarios").iterdir() if f.name.endswith(".toml")),
+                   key=lambda f: f.name[:-5])
+    for f in files:
+        head = tomllib.loads(f.read_text(encoding="utf-8")).get("scenario", {})
+        typer.echo(f"{f.name[:-5]:24s} {head.get('description', '')}")
 
 
 @app.command()

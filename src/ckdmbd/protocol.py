@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ckdmbd.physiology.teriparatide import dose_pmol
 from ckdmbd.units import CALCIUM_G_PER_MOL, HOURS_PER_DAY, PHOSPHORUS_G_PER_MOL, ml_min_to_l_h
 
 
@@ -79,6 +78,8 @@ class TeriparatideDoses:
         _require(self.dose_ug > 0, f"teriparatide dose must be positive, got {self.dose_ug} ug")
         _require(self.count >= 1, f"teriparatide count must be at least 1, got {self.count}")
         _require(self.interval_h > 0, f"teriparatide interval must be positive, got {self.interval_h} h")
+        from ckdmbd.physiology.teriparatide import dose_pmol  # numba only when a run needs it (cold start)
+
         amount = dose_pmol(self.dose_ug)
         return [AddToState(self.start_h + k * self.interval_h, "teriparatide_depot", amount) for k in range(self.count)]
 

@@ -7,12 +7,15 @@ model's time series is sampled at exactly those times, so that model and laborat
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ckdmbd.protocol import Event, Hemodialysis
 from ckdmbd.units import HOURS_PER_DAY
+
+if TYPE_CHECKING:  # pandas only where a table is built (cold start: loading a scenario reads this module)
+    import pandas as pd
 
 SESSION_RESOLUTION_H = 0.25  # issue #3: at least every 15 minutes during a session
 REBOUND_SAMPLES_H = (0.25, 0.5, 1.0, 2.0, 3.0, 6.0)  # after the end, to resolve the phosphate rebound
@@ -74,4 +77,6 @@ def session_table(frame: pd.DataFrame, events: Iterable[Event]) -> pd.DataFrame:
             row["pre_ecf_volume_L"] = pre["ecf_volume_L"]
             row["post_ecf_volume_L"] = post["ecf_volume_L"]
         rows.append(row)
+    import pandas as pd
+
     return pd.DataFrame(rows)

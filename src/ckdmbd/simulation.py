@@ -110,9 +110,12 @@ class SolverOptions:
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps_per_segment: int = 200_000
-    jacobian: str = "coloured"
-    """``coloured``: finite differences on the sparsity pattern read from the model's source, one rhs call per
-    colour (:mod:`ckdmbd.model.sparsity`); ``dense``: one call per state column (the former engine)."""
+    jacobian: str = "analytic"
+    """``analytic``: in the solver compiled for the model (:attr:`specialised`), the Jacobian generated from the
+    model's symbolic form (:mod:`ckdmbd.model.analytic_jacobian`), coloured finite differences where it has none (a
+    model the symbolic pass cannot read, a step where an entry is not finite, the shared solver); ``coloured``:
+    finite differences on the sparsity pattern read from the model's source, one rhs call per colour
+    (:mod:`ckdmbd.model.sparsity`); ``dense``: one call per state column (the former engine)."""
     specialised: bool | None = None
     """Run the solver compiled for this model (the rhs called directly, ``model.generated.integrate_coloured``)
     rather than the shared one that calls the rhs through a function pointer. The results are the same bit for bit;
@@ -135,8 +138,8 @@ class SolverOptions:
     def __post_init__(self):
         if self.backend not in ("rosenbrock", "scipy"):
             raise ValueError(f"solver backend must be 'rosenbrock' or 'scipy', got {self.backend!r}")
-        if self.jacobian not in ("coloured", "dense"):
-            raise ValueError(f"solver jacobian must be 'coloured' or 'dense', got {self.jacobian!r}")
+        if self.jacobian not in ("analytic", "coloured", "dense"):
+            raise ValueError(f"solver jacobian must be 'analytic', 'coloured' or 'dense', got {self.jacobian!r}")
         if not (0 < self.rtol < 1) or self.atol <= 0:
             raise ValueError(f"solver tolerances must satisfy 0 < rtol < 1 and atol > 0, got {self.rtol}, {self.atol}")
 
@@ -427,7 +430,8 @@ def simulate(
     seg_starts: list[float] = []
     jumps: list[tuple[float, dict[str, float]]] = []
     seg_params: list[np.ndarray] = []
-    jac = model.jacobian if opts.jacobian == "coloured" else None
+    jac = model.jacobian if opts.jacobian in ("analytic", "coloured") else None
+    analytic = opts.jacobian == "analytic"
     global _segments_integrated
     _segments_integrated += len(bounds_sorted) - 1
     specialised = opts.specialised
@@ -437,7 +441,7 @@ def simulate(
         integrate = model.generated.integrate_coloured
     else:
         def integrate(*args):
-            return integrate_segment_coloured(model.generated.rhs, *args)
+            return integrate_segment_coloured(model.generated.rhs, *args[:-1])  # no analytic Jacobian here
     rejected = 0
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed: set[str] = set()
@@ -462,7 +466,7 @@ def simulate(
             status, y_end, next_out, n_s, n_f, h_last, n_rej = integrate(
                 t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
                 opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr,
-                jac.col_rows, jac.time_dependent, opts.restart_estimate)
+                jac.col_rows, jac.time_dependent, opts.restart_estimate, analytic)
             rejected += n_rej
         elif opts.backend == "rosenbrock":
             status, y_end, next_out, n_s, n_f, h_last = integrate_segment(

@@ -120,6 +120,7 @@ class CompiledModel:
     generated: ModuleType
     _derive_reads: set[str] | None = field(default=None, init=False, repr=False)
     _derive_reads_all: bool = field(default=False, init=False, repr=False)
+    _derived_names: frozenset[str] | None = field(default=None, init=False, repr=False)
     jacobian: JacobianStructure | None = None
     """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
     differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
@@ -174,7 +175,9 @@ class CompiledModel:
         only their entries change: an event that sets, say, a session's end time does not re-run every submodel's
         derivation. Otherwise (or before any derivation was recorded) the full :meth:`parameter_vector`."""
         reads = None if self._derive_reads_all else self._derive_reads
-        derived = {d for sm in self.submodels for d in sm.derived}
+        if self._derived_names is None:  # once: this runs at every segment with a parameter action (313 a year)
+            self._derived_names = frozenset(d for sm in self.submodels for d in sm.derived)
+        derived = self._derived_names
         if reads is None or changed & reads or changed & derived:
             return self.parameter_vector(base)
         out = p.copy()
@@ -314,8 +317,7 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
     structure = jacobian_structure(ordered, states, processes,
                                    [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
     source = _generate_source(ordered, states, params, outputs, processes, ledger, structure.submodel_masks)
-    module = _load_generated(name, source, ordered)
-    return CompiledModel(
+    model = CompiledModel(
         name=name,
         submodels=tuple(ordered),
         states=tuple(states),
@@ -324,9 +326,27 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
         output_names=outputs,
         ledger=tuple(ledger),
         content_weights=weights,
-        generated=module,
+        generated=None,  # type: ignore[arg-type]  (set below: the analytic Jacobian is generated from the model)
         jacobian=structure,
     )
+    source += _analytic_jacobian_source(model, source)
+    model.generated = _load_generated(name, source, ordered)
+    return model
+
+
+def _analytic_jacobian_source(model: CompiledModel, rhs_source: str) -> str:
+    """The analytic Jacobian (:mod:`ckdmbd.model.analytic_jacobian`, from the code cache when it holds it) and the
+    solver's ``_analytic_jacobian`` hook; a hook that always declines when the symbolic pass cannot read the model
+    (``ANALYTIC = False``: the solver takes coloured finite differences)."""
+    from ckdmbd.model.analytic_jacobian import cached_jacobian_source
+
+    jac = cached_jacobian_source(model, rhs_source)
+    if jac:
+        hook = ["ANALYTIC = True", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):",
+                "    return analytic_jacobian(t, y, p, jac, fx)", ""]
+    else:
+        hook = ["ANALYTIC = False", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):", "    return False", ""]
+    return "\n\n" + jac + "\n\n" + "\n".join(hook)
 
 
 def _generate_source(
@@ -433,9 +453,11 @@ def _generate_source(
         "",
         "@numba.njit(cache=True)",
         "def integrate_coloured(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
-        "                       colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate):",
+        "                       colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate,",
+        "                       analytic):",
         "    return _integrate(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
-        "                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate)",
+        "                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate,",
+        "                      analytic)",
         "",
     ]
     return "\n".join(

@@ -22,8 +22,9 @@ import ckdmbd.solvers.rosenbrock as rosenbrock
 
 SPECIALISED = ("_fd_jacobian", "_coloured_jacobian", "_rodas_step", "_initial_step", "_integrate", "fd_jacobian")
 """Driver functions that take ``rhs``: copied with ``rhs`` bound to the generated module's global."""
-HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs")
-"""Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation."""
+HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian")
+"""Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation and the
+analytic Jacobian."""
 
 
 class _DropRhs(ast.NodeTransformer):

@@ -461,6 +461,15 @@ def _colour_rhs(rhs: Callable, c: int, t: float, y: np.ndarray, p: np.ndarray, o
 
 
 @njit(cache=True)
+def _analytic_jacobian(rhs: Callable, t: float, y: np.ndarray, p: np.ndarray, jac: np.ndarray,
+                       fx: np.ndarray) -> bool:
+    """Hook: the analytic Jacobian (pattern entries of jac, and fx = df/dt) at (t, y); False when there is none or
+    an entry is not finite, and the caller takes coloured finite differences.  A generated model solver defines it
+    from the model's symbolic form (ckdmbd.model.analytic_jacobian); the shared solver has none."""
+    return False
+
+
+@njit(cache=True)
 def _coloured_jacobian(
     rhs: Callable,
     t: float,
@@ -720,9 +729,12 @@ def _integrate(
     col_rows: np.ndarray,
     time_dependent: bool,
     restart_estimate: bool,
+    analytic: bool,
 ) -> tuple[int, np.ndarray, int, int, int, float, int]:
     """The driver behind integrate_segment (dense FD Jacobian, coloured = False) and integrate_segment_coloured;
-    returns integrate_segment's tuple plus the number of rejected step attempts."""
+    returns integrate_segment's tuple plus the number of rejected step attempts.  analytic (with coloured): the
+    Jacobian from the _analytic_jacobian hook, coloured finite differences for a step where it has none (counted as
+    one rhs evaluation)."""
     n = y0.shape[0]
     n_out = t_out.shape[0]
     y = np.empty(n)
@@ -809,7 +821,9 @@ def _integrate(
             h = t1 - t
             last = True
         if need_jac:
-            if coloured:
+            if analytic and coloured and _analytic_jacobian(rhs, t, y, pc, jac, fx):
+                nev = 1
+            elif coloured:
                 nev = _coloured_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr,
                                          colour_cols, col_ptr, col_rows, time_dependent, obase)
             else:
@@ -943,7 +957,7 @@ def integrate_segment(
     none = np.zeros(1, dtype=np.int64)
     status, y, k, n_steps, n_rhs, h_last, _rej = _integrate(
         rhs, t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,
-        False, none, none, none, none, True, False)
+        False, none, none, none, none, True, False, False)
     return status, y, k, n_steps, n_rhs, h_last
 
 
@@ -979,7 +993,7 @@ def integrate_segment_coloured(
     step attempts.
     """
     return _integrate(rhs, t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,
-                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate)
+                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate, False)
 
 
 _JAC_SIGNATURE = _MAT_A(RHS_TYPE, _F8, _VEC_A, _VEC_A, _I8, _IVEC_A, _IVEC_A, _IVEC_A, _IVEC_A)

@@ -450,7 +450,7 @@ def _diagnose(problem: Problem, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, j
         items = []
         for k in worst:
             obs = labs["value"].iloc[k]
-            items.append(f"{labs['column'].iloc[k]} day {labs['time_days'].iloc[k]:g} "
+            items.append(f"{labs['column'].iloc[k]} day {labs['time_days'].iloc[k]:.4g} "
                          f"({'< ' if problem.censored[k] else ''}{obs:.3g} observed, model "
                          f"{pred[k]:.3g}, {z[k]:+.1f} SD)")
         failures.append(f"goodness of fit rejects the model: chi-square {chi_square:.4g} on {dof} degrees of "

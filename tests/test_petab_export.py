@@ -84,3 +84,22 @@ def test_the_petab_library_loads_it(folder):
     model = pp.sbml_model if hasattr(pp, "sbml_model") else pp.model.sbml_model
     ia = model.getInitialAssignmentBySymbol("parathyroid_tissue_native")
     assert ia is not None and ia.getMath() is not None
+
+
+def test_fit_cli_writes_the_petab_problem(tmp_path):
+    from typer.testing import CliRunner
+
+    from ckdmbd.cli import app
+
+    labs = tmp_path / "labs.csv"
+    labs.write_text("day,analyte,value,unit,sample\n" + "".join(
+        f"{d},{a},{v},{u},pre-dialysis\n" for d in (2, 9, 16)
+        for a, v, u in (("calcium", 2.3, "mmol/L"), ("phosphate", 1.6, "mmol/L"), ("pth", 30, "pmol/L"))))
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO)
+    result = CliRunner().invoke(app, ["fit", str(labs), "--scenario", str(scenario), "--no-fit", "--petab-out",
+                                      str(tmp_path / "petab"), "--out", str(tmp_path / "fit")], prog_name="ckdmbd")
+    assert result.exit_code == 0, result.output
+    assert "wrote PEtab problem" in result.output and not (tmp_path / "fit").exists()
+    pp = petab.Problem.from_yaml(str(tmp_path / "petab" / "problem.yaml"))
+    assert len(pp.measurement_df) == 9 and not petab.lint_problem(pp)

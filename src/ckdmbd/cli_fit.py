@@ -132,7 +132,6 @@ def fit_command(
         problem = Problem(sc, table, None)  # the lab series is checked before the (slow) history is simulated
     except CalibrationError as exc:
         _fail(str(exc))
-    problem.start_state = start_state(sc)
     out_dir = out if out is not None else Path("out") / f"{sc.name}-fit"
     console.print(escape(placement), soft_wrap=True)
     if petab_out is not None:
@@ -148,6 +147,7 @@ def fit_command(
         console.print("wrote PEtab problem " + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
         if not run_fit:
             return
+    problem.start_state = start_state(sc)
     try:
         result = fit(problem, n_starts=starts, seed=seed)
     except CalibrationError as exc:
@@ -246,6 +246,9 @@ def forecast_command(
     sessions = session_table(frame, sc.events)
     notes = [f"Median-parameter run with the 5-95 % band of {len(draws)} runs whose patient parameters are drawn "
              f"from the fit's uncertainty ({', '.join(result.names)}; log-normal, Gauss-Newton covariance).",
+             f"Fit quality: chi-square {result.chi_square:.4g} on {result.dof} degrees of freedom (p = "
+             f"{result.p_value:.2g}; rejected below 0.001)"
+             + (". THE FIT FAILED: " + "; ".join(result.failures) if result.failures else "."),
              "A model, not a patient: not for clinical decisions."]
     page = html_report(frame, title=f"{sc.name}: forecast", description=sc.description,
                        sessions=sessions if len(sessions) else None, markers=markers(sc), notes=notes)

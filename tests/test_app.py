@@ -48,6 +48,7 @@ def test_dialysis_scenarios_include_the_seed_case_and_its_what_ifs():
      "changes.dietary_phosphorus: '-5 mg/day' must not be negative"),
     ({"scenario": "seed-case", "changes": {"dietary_phosphorus": "5 furlongs"}}, "changes.dietary_phosphorus"),
     ({"scenario": "seed-case", "colour": "red"}, "colour: unknown field"),
+    ({"scenario": "seed-case", "cinacalcet": -30}, "cinacalcet: -30 must be a daily dose in mg from 0"),
     (["seed-case"], "request: expected a JSON object"),
 ])
 def test_malformed_requests_are_one_line(body, message):
@@ -71,6 +72,37 @@ def test_simulate_answers_the_what_if_in_the_right_direction(server):
     assert status == 400 and len(error["error"].splitlines()) == 1
     status, error = _post(server, json.dumps({"scenario": "seed-case", "months": 99}).encode())
     assert status == 400 and error["error"].startswith("months: 99")
+
+
+def _drive(server: str, query: str, tmp_path, name: str) -> str:
+    """The page's DOM after it ran the what-if in ``query`` in headless Chromium (no console errors)."""
+    from test_html_report import CHROMIUM_FLAGS, chromium, console_problems
+
+    browser = chromium()
+    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / name}",
+                           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=300000", "--dump-dom",
+                           server + "/?" + query], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '<body data-state="done">' in proc.stdout, proc.stdout[-2000:]
+    assert console_problems(proc.stderr) == []
+    return proc.stdout
+
+
+def _row(dom: str, label: str) -> tuple[float, float]:
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", dom))
+    cells = re.findall(r"<td>([^<]+)</td>", rows[label])
+    return tuple(0.0 if c.startswith("<") else float(c) for c in cells[:2])
+
+
+@pytest.mark.slow  # ~1 min: the browser drives two seed-case runs (9.5 years of history each) through the server
+def test_page_answers_the_seed_case_what_if_in_chromium(server, tmp_path):
+    """The seed case with binders taken throughout: lower phosphate and (almost) no deposit, on the page."""
+    dom = _drive(server, "scenario=seed-case&binder_adherence=1&run=1", tmp_path, "seed")
+    written, changed = _row(dom, "Pre-dialysis phosphate (mmol/L)")
+    assert changed < written - 0.05
+    most_written, most_changed = _row(dom, "Largest soft-tissue deposit (g)")
+    assert most_written > 10.0 and most_changed < 0.1 * most_written
+    assert 'id="plot-deposit_mass_g"' in dom and 'id="plot-pre_phosphate_mmol_L"' in dom
 
 
 @pytest.mark.slow  # ~20 s: the browser drives two simulations of the scenario through the server

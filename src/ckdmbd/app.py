@@ -12,7 +12,8 @@ Python. The changes are the same as a population's sampled values (:mod:`ckdmbd.
 names with units, pinned for the whole run (history included) so that the scenario's own events do not reset them.
 
 API (JSON): ``GET /api/scenarios`` lists the scenarios and the adjustable parameters with their defaults and units;
-``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M}`` returns the
+``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day}``
+returns the
 sessions of the changed and the unchanged run, or ``{"error": "one line naming the field"}`` with status 400.
 """
 
@@ -33,7 +34,9 @@ ADJUSTABLE = {
     "dietary_calcium": ("dietary calcium", 300.0, 2000.0, 50.0),
     "binder_adherence": ("phosphate binder adherence", 0.0, 1.0, 0.05),
     "dialyzer_phosphate_clearance": ("dialyzer phosphate clearance", 80.0, 250.0, 5.0),
+    "dialysate_calcium_mM": ("dialysate calcium", 1.0, 2.0, 0.05),
 }
+MAX_CINACALCET_MG_DAY = 180.0  # the label's highest daily dose (Sensipar)
 COLUMNS = ("pre_phosphate_mmol_L", "pre_calcium_mmol_L", "pre_pth_pmol_L", "deposit_mass_g")
 MAX_MONTHS = 36.0
 MAX_BODY_BYTES = 10_000
@@ -90,6 +93,7 @@ class WhatIf:
     scenario: str
     overrides: dict[str, float]  # {symbol: model-unit value}
     months: float
+    cinacalcet_mg_day: float = 0.0  # an added oral cinacalcet prescription from t = 0 (0: none)
 
 
 def parse_request(body: Any) -> WhatIf:
@@ -98,9 +102,9 @@ def parse_request(body: Any) -> WhatIf:
 
     if not isinstance(body, dict):
         raise WhatIfError("request: expected a JSON object with scenario, changes and months")
-    unknown = sorted(set(body) - {"scenario", "changes", "months"})
+    unknown = sorted(set(body) - {"scenario", "changes", "months", "cinacalcet"})
     if unknown:
-        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months)")
+        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months, cinacalcet)")
     scenario = body.get("scenario")
     if scenario not in dialysis_scenarios():
         raise WhatIfError(f"scenario: {scenario!r} is not a built-in dialysis scenario "
@@ -120,7 +124,19 @@ def parse_request(body: Any) -> WhatIf:
         overrides = to_model_values(changes, load_scenario(scenario).configuration, "changes")
     except ParameterNameError as exc:
         raise WhatIfError(str(exc)) from None
-    return WhatIf(scenario, overrides, float(months))
+    dose = body.get("cinacalcet", 0)
+    if isinstance(dose, bool) or not isinstance(dose, int | float) or not 0 <= dose <= MAX_CINACALCET_MG_DAY:
+        raise WhatIfError(f"cinacalcet: {dose!r} must be a daily dose in mg from 0 (none) to "
+                          f"{MAX_CINACALCET_MG_DAY:g}")
+    return WhatIf(scenario, overrides, float(months), float(dose))
+
+
+def _with_cinacalcet(scenario: str, dose_mg_day: float):
+    """The scenario with oral cinacalcet added from t = 0: a child scenario (``extends``), parsed like a file."""
+    from ckdmbd.scenario import parse_scenario
+
+    return parse_scenario(f'[scenario]\nextends = "{scenario}"\nname = "{scenario}-what-if"\n\n[[events]]\n'
+                          f'type = "cinacalcet"\ntime = "0 days"\ndose = "{dose_mg_day:g} mg/day"\n', "what-if")
 
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
@@ -129,14 +145,17 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
     from ckdmbd.simulation import SolverOptions
 
+    base = load_scenario(request.scenario)
     try:
-        sc = with_overrides(load_scenario(request.scenario), f"{request.months:g} months")
+        changed = _with_cinacalcet(request.scenario, request.cinacalcet_mg_day) if request.cinacalcet_mg_day else base
+        months = f"{request.months:g} months"
+        scenarios = {"what-if": with_overrides(changed, months), "as written": with_overrides(base, months)}
     except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
         raise WhatIfError(str(exc).replace("--duration:", "months:", 1)) from None
     options = SolverOptions.preset("population")
     runs = {}
     for label, overrides in (("what-if", request.overrides), ("as written", {})):
-        outcome = _simulate_patient(sc, overrides, options)
+        outcome = _simulate_patient(scenarios[label], overrides, options)
         status, message, table = outcome[0], outcome[1], outcome[2]
         if status != "ok":
             runs[label] = {"status": status, "message": message}

@@ -123,6 +123,12 @@ function show(result) {
     const a = lastWeeks(runs["as written"], column), w = lastWeeks(runs["what-if"], column);
     rows.push([`${title} (${unit})`, fmt(a, column), fmt(w, column),
                a === null || w === null ? "–" : (w - a >= 0 ? "+" : "") + (w - a).toPrecision(2)]);
+    if (column === "deposit_mass_g") {
+      const most = run => run.status === "ok" && run[column] ? Math.max(...run[column].filter(v => v !== null)) : null;
+      const ma = most(runs["as written"]), mw = most(runs["what-if"]);
+      rows.push(["Largest soft-tissue deposit (g)", fmt(ma, column), fmt(mw, column),
+                 ma === null || mw === null ? "–" : (mw - ma >= 0 ? "+" : "") + (mw - ma).toPrecision(2)]);
+    }
   }
   const body = document.querySelector("#summary tbody");
   body.replaceChildren();
@@ -146,7 +152,8 @@ async function run() {
   document.body.dataset.state = "running";
   try {
     const response = await fetch("/api/simulate", {method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({scenario: scenario, changes: changes(), months: months})});
+      body: JSON.stringify({scenario: scenario, changes: changes(), months: months,
+                            cinacalcet: Number(document.getElementById("cinacalcet").value)})});
     const payload = await response.json();
     if (!response.ok) {
       document.getElementById("error").textContent = payload.error;
@@ -168,6 +175,7 @@ async function start() {
   for (const s of catalogue) select.append(el("option", {value: s.name}, s.name));
   if (params.has("scenario")) select.value = params.get("scenario");
   if (params.has("months")) document.getElementById("months").value = params.get("months");
+  if (params.has("cinacalcet")) document.getElementById("cinacalcet").value = params.get("cinacalcet");
   const months = document.getElementById("months");
   const preset = () => { months.value = catalogue.find(s => s.name === select.value).months; };
   select.addEventListener("change", () => { sliders(select.value); preset(); });
@@ -196,7 +204,9 @@ def page() -> str:
         "A model, not a patient: not for clinical decisions.</p>",
         '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
         '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
-        'value="12"><br><button id="run">Run</button></div><div id="sliders" style="display:contents"></div></div>',
+        'value="12"><label for="cinacalcet">add cinacalcet from day 0 (mg/day, 0: none)</label><input id="cinacalcet" '
+        'type="number" min="0" max="180" step="30" value="0"><br><button id="run">Run</button></div>'
+        '<div id="sliders" style="display:contents"></div></div>',
         '<div id="status"></div><div id="error" role="alert"></div>',
         '<table id="summary"><thead><tr><th>last 4 weeks</th><th>as written</th><th>what-if</th><th>change</th>'
         "</tr></thead><tbody></tbody></table>",

@@ -279,7 +279,8 @@ def _with_size(spec: PopulationSpec, size: int | None) -> PopulationSpec:
 
 @dataclass
 class PopulationResult:
-    """``patients``: one row per patient (sampled parameters in their display units, status, message, number of
+    """``patients``: one row per patient (sampled parameters in their display units, status, message, the day a
+    failed run stopped at (``failed_at_day``, NaN when it ran through or was refused before starting), number of
     sessions); ``sessions``: one row per patient and dialysis session (start day, pre-dialysis values). Units of
     the parameter columns in ``patients.attrs["units"]``."""
 
@@ -346,7 +347,7 @@ class Population:
         samples = self.samples() if samples is None else samples
         options = SolverOptions.preset(spec.accuracy)
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
-        outcomes: list[tuple[str, str, pd.DataFrame]] = []
+        outcomes: list[tuple[str, str, pd.DataFrame, float]] = []
         if workers == 1:
             for k, overrides in enumerate(samples):
                 outcomes.append(_simulate_patient(spec.scenario, overrides, options))
@@ -372,12 +373,14 @@ def _init_worker(scenario: Scenario, options) -> None:
     _WORKER["scenario"], _WORKER["options"] = scenario, options
 
 
-def _worker_patient(overrides: dict[str, float]) -> tuple[str, str, pd.DataFrame]:
+def _worker_patient(overrides: dict[str, float]) -> tuple[str, str, pd.DataFrame, float]:
     return _simulate_patient(_WORKER["scenario"], overrides, _WORKER["options"])
 
 
-def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> tuple[str, str, pd.DataFrame]:
-    """(status, message, sessions) of one patient; a failure is a value, never an exception."""
+def _simulate_patient(sc: Scenario, overrides: Mapping[str, float],
+                      options) -> tuple[str, str, pd.DataFrame, float]:
+    """(status, message, sessions, day the run failed at or NaN) of one patient; a failure is a value, never an
+    exception."""
     from ckdmbd.model.configurations import model
     from ckdmbd.protocol import ScaleParameter, SetParameter
     from ckdmbd.sessions import session_output_times, session_table
@@ -392,23 +395,24 @@ def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> 
                           extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=options,
                           check=False)
     except Exception as exc:  # a protocol or parameter error of this patient's values: listed, not raised
-        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame()
+        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
     if not result.ok:
         when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
-        return "failed", result.message + when, pd.DataFrame()
+        day = math.nan if result.failed_at_h is None else result.failed_at_h / 24.0
+        return "failed", result.message + when, pd.DataFrame(), day
     table = session_table(result.to_frame(include_states=False), patient.events)
     keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
-    return "ok", "success", table[keep] if len(table) else pd.DataFrame(columns=keep)
+    return "ok", "success", table[keep] if len(table) else pd.DataFrame(columns=keep), math.nan
 
 
 def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
-             outcomes: list[tuple[str, str, pd.DataFrame]]) -> PopulationResult:
+             outcomes: list[tuple[str, str, pd.DataFrame, float]]) -> PopulationResult:
     rows, session_frames = [], []
-    for k, (values, (status, message, sessions)) in enumerate(zip(samples, outcomes, strict=True)):
+    for k, (values, (status, message, sessions, failed_day)) in enumerate(zip(samples, outcomes, strict=True)):
         row: dict[str, Any] = {"patient": k}
         for d in spec.distributions:
             row[d.parameter.name] = d.parameter.from_model(values[d.parameter.symbol])
-        row.update(status=status, message=message, sessions=len(sessions))
+        row.update(status=status, message=message, failed_at_day=failed_day, sessions=len(sessions))
         rows.append(row)
         if len(sessions):
             session_frames.append(sessions.assign(patient=k, session=np.arange(len(sessions))))

@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from ckdmbd.robustness import run_campaign, sample_patients
+from ckdmbd.robustness import Campaign, run_campaign, sample_patients
+
+CHUNK = 50
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         patients = sample_patients(n, args.seed, kind, args.history_days, args.days)
 
         def progress(done: int, total: int, kind: str = kind) -> None:
-            if done % 50 == 0 or done == total:
-                print(f"  {kind}: {done}/{total}", file=sys.stderr, flush=True)
+            print(f"  {kind}: {done}/{total}", file=sys.stderr, flush=True)
 
-        campaign = run_campaign(patients, args.accuracy, args.workers, progress)
+        campaign = Campaign()
+        for first in range(0, n, CHUNK):  # in chunks, so that a long campaign reports failures as it goes
+            part = run_campaign(patients[first:first + CHUNK], args.accuracy, args.workers)
+            campaign.outcomes += part.outcomes
+            campaign.wall_s += part.wall_s
+            for outcome in part.failures:
+                print("  failure: " + outcome.line(), file=sys.stderr, flush=True)
+            progress(len(campaign.outcomes), n)
         counts = dict(campaign.counts())
         walls = sorted(campaign.outcomes, key=lambda o: o.wall_s)
         print(f"{kind}: {n} patients, {args.history_days:g} + {args.days:g} days, seed {args.seed}: {counts}; "

@@ -83,3 +83,23 @@ def test_every_set_inside_the_declared_ranges_can_be_derived(configuration: str)
     sets = sample_parameters(300, seed=15, configuration=configuration)
     derived = [m.full_parameters({**parameters(configuration), **values}) for values in sets]
     assert len(derived) == 300 and len({d["T60"] for d in derived}) == 300  # each set its own, derived
+
+
+def test_the_cli_warns_in_one_line_and_refuses_in_one_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ckdmbd.cli import app
+
+    def run(value: str):
+        path = tmp_path / "s.toml"
+        path.write_text('[scenario]\nname = "s"\nconfiguration = "default"\nduration = "2 days"\n\n'
+                        f"[parameters]\n{value}\n", encoding="utf-8")
+        return CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out"), "-q"], prog_name="ckdmbd")
+
+    warned = run('phosphate_mobilisation_clearance = "400 mL/min"')
+    assert warned.exit_code == 0, warned.output
+    lines = [line for line in warned.output.splitlines() if "physiological range" in line]
+    assert lines == [lines[0]] and lines[0].startswith("ckdmbd: warning: parameter phosphate_mobilisation_clearance")
+    refused = run('phosphate_mobilisation_clearance = "-4 mL/min"')
+    assert refused.exit_code == 2, refused.output
+    assert "phosphate_mobilisation_clearance" in refused.output and len(refused.output.strip().splitlines()) == 1

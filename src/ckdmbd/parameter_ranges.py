@@ -129,3 +129,9 @@ def check_parameter_ranges(values: Mapping[str, float], configuration: str = "de
             if warn:
                 warnings.warn(line, ParameterRangeWarning, stacklevel=2)
     return outside
+
+
+def scenario_range_warnings(scenario) -> list[str]:
+    """The one-line warnings for a scenario's parameter overrides outside their ranges (the CLI prints them as
+    ``ckdmbd: warning:`` lines); a value outside its hard limits raises :class:`ParameterRangeError`."""
+    return check_parameter_ranges(scenario.parameter_overrides, scenario.configuration, warn=False)

@@ -112,3 +112,11 @@ def test_the_declared_box_keeps_osteoblast_elimination_positive() -> None:
     four of the five failures of a blind x0.5-2 sample, RUNkbMaxFact 1.10-1.25). The declared ranges exclude it."""
     declared = ranges()
     assert declared["FracPic0kb"].low > declared["RUNkbMaxFact"].high
+
+
+def test_no_built_in_scenario_sets_a_parameter_outside_its_range() -> None:
+    from ckdmbd.scenario import builtin_names, load_scenario
+
+    for name in builtin_names():
+        sc = load_scenario(name)
+        assert check_parameter_ranges(sc.parameter_overrides, sc.configuration, warn=False) == [], name

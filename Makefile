@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint bench clean browser
+.PHONY: run test test-slow lint bench clean browser robustness
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
+
+# issue 15 at full size: 1,000 dialysis + 500 CKD patients across the declared ranges and treatments (hours of CPU)
+robustness: $(STAMP)
+	$(PY) benchmarks/robustness.py --workers 2
 
 clean:
 	rm -rf $(VENV) out

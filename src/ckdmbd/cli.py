@@ -134,12 +134,19 @@ def run(
     for warning in untreated_kidney_failure(sc):  # the run is made; the reader is told it is no patient's course
         _warn(warning)
 
+    import warnings
+
+    from ckdmbd.parameter_ranges import ParameterRangeWarning, scenario_range_warnings
     from ckdmbd.parameters import ParameterError
     from ckdmbd.report import run_writers, write_outputs
     from ckdmbd.simulation import SimulationError
 
     try:
-        result = _simulate_with_progress(sc, quiet, show_history)
+        for warning in scenario_range_warnings(sc):  # issue 15: a value outside its physiological range
+            _warn(warning)
+        with warnings.catch_warnings():  # said once above, as a ckdmbd: warning: line
+            warnings.simplefilter("ignore", ParameterRangeWarning)
+            result = _simulate_with_progress(sc, quiet, show_history)
     except (SimulationError, ProtocolError, ParameterError) as exc:
         _fail(str(exc))
     frame = result.to_frame()

@@ -300,7 +300,8 @@ def _with_size(spec: PopulationSpec, size: int | None) -> PopulationSpec:
 
 @dataclass
 class PopulationResult:
-    """``patients``: one row per patient (sampled parameters in their display units, status, message, number of
+    """``patients``: one row per patient (sampled parameters in their display units, status, message, the day a
+    failed run stopped at (``failed_at_day``, NaN when it ran through or was refused before starting), number of
     sessions); ``sessions``: one row per patient and dialysis session (start day, pre-dialysis values). Units of
     the parameter columns in ``patients.attrs["units"]``."""
 
@@ -378,8 +379,10 @@ class Population:
         return _collect(spec, samples, outcomes)
 
 
-def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> tuple[str, str, pd.DataFrame]:
-    """(status, message, sessions) of one patient; a failure is a value, never an exception."""
+def _simulate_patient(sc: Scenario, overrides: Mapping[str, float],
+                      options) -> tuple[str, str, pd.DataFrame, float]:
+    """(status, message, sessions, day the run failed at or NaN) of one patient; a failure is a value, never an
+    exception."""
     from ckdmbd.model.configurations import model
     from ckdmbd.protocol import ScaleParameter, SetParameter
     from ckdmbd.sessions import session_output_times, session_table
@@ -394,10 +397,11 @@ def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> 
                           extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=options,
                           check=False)
     except Exception as exc:  # a protocol or parameter error of this patient's values: listed, not raised
-        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame()
+        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
     if not result.ok:
         when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
-        return "failed", result.message + when, pd.DataFrame()
+        day = math.nan if result.failed_at_h is None else result.failed_at_h / 24.0
+        return "failed", result.message + when, pd.DataFrame(), day
     frame = result.to_frame(include_states=False)
     table = session_table(frame, patient.events)
     keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
@@ -405,17 +409,17 @@ def _simulate_patient(sc: Scenario, overrides: Mapping[str, float], options) -> 
     if len(table) and "deposit_mass_g" in frame:  # the soft-tissue deposit at each session's start
         table = table.assign(deposit_mass_g=np.interp(table["start_day"], frame["time_days"],
                                                       frame["deposit_mass_g"]))
-    return "ok", "success", table
+    return "ok", "success", table, math.nan
 
 
 def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
-             outcomes: list[tuple[str, str, pd.DataFrame]]) -> PopulationResult:
+             outcomes: list[tuple[str, str, pd.DataFrame, float]]) -> PopulationResult:
     rows, session_frames = [], []
-    for k, (values, (status, message, sessions)) in enumerate(zip(samples, outcomes, strict=True)):
+    for k, (values, (status, message, sessions, failed_day)) in enumerate(zip(samples, outcomes, strict=True)):
         row: dict[str, Any] = {"patient": k}
         for p in _sampled_parameters(spec):
             row[p.name] = p.from_model(values[p.symbol]) if p.symbol in values else math.nan
-        row.update(status=status, message=message, sessions=len(sessions))
+        row.update(status=status, message=message, failed_at_day=failed_day, sessions=len(sessions))
         rows.append(row)
         if len(sessions):
             session_frames.append(sessions.assign(patient=k, session=np.arange(len(sessions))))

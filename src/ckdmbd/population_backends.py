@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-Outcome = tuple[str, str, Any]  # (status, message, per-session pre-dialysis frame) of one patient
+Outcome = tuple[str, str, Any, float]  # (status, message, per-session frame, day a failed run stopped) per patient
 Simulate = Callable[[Any, dict[str, float], Any], Outcome]
 
 

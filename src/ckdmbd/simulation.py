@@ -25,6 +25,7 @@ from ckdmbd.citations import format_citations
 from ckdmbd.model.composer import ELEMENT_UNITS, CompiledModel
 from ckdmbd.model.configurations import model as build_model
 from ckdmbd.model.configurations import parameters as builtin_parameters
+from ckdmbd.parameter_ranges import check_parameter_ranges
 from ckdmbd.parameters import ParameterSet
 from ckdmbd.protocol import (
     Action,
@@ -402,6 +403,7 @@ def simulate(
         pset = parameters
     elif parameters:
         pset = pset.with_values(**parameters)
+    check_parameter_ranges(pset, configuration)  # issue 15: refused outside hard limits, warned outside the range
     base = dict(pset)
     p = model.parameter_vector(base)
     y = model.initial_state(base) if initial_state is None else np.array(initial_state, dtype=float)

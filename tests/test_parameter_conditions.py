@@ -97,3 +97,13 @@ def test_single_factor_scan_never_raises_anything_else():
             except ParameterConditionError:
                 continue
             assert np.isfinite(vector).all(), name
+
+
+def test_osteoblast_elimination_that_could_turn_negative_is_refused():
+    """RUNkbMaxFact above FracPic0kb lets osteoblast elimination go negative at high TGF-beta and RUNX2 (issue 15's
+    robustness campaign: osteoblasts grew without bound and the solver stopped within days)."""
+    p = _base("default")
+    p["RUNkbMaxFact"] = p["FracPic0kb"] * 1.05
+    with pytest.raises(ParameterConditionError, match=r"FracPic0kb - RUNkbMaxFact = -.* must exceed 0 for osteoblast "
+                                                       r"elimination to stay positive"):
+        configurations.model("default").parameter_vector(p)

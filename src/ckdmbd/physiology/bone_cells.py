@@ -11,7 +11,7 @@ import math
 
 import numba
 
-from ckdmbd.model.derivation import constant, parameter, strictly_between
+from ckdmbd.model.derivation import above, constant, parameter, strictly_between
 from ckdmbd.model.framework import Process, State, Submodel, from_parameter
 from ckdmbd.physiology._math import hill, ppow
 
@@ -141,6 +141,12 @@ CONDITIONS = (
                      constant("its baseline value (1 x kb)", 1.0), parameter("E0RUNX2kbEffFACT"),
                      ("E0RUNX2kbEffFACT x (1 - RUNkbMaxFact)",
                       lambda p: p["E0RUNX2kbEffFACT"] * (1.0 - p["RUNkbMaxFact"]))),
+    # osteoblast elimination E0RUNX2kbEff x PicOBkb/Pic0 - RUNkbMax x hill(RUNX2) is lowest, E0RUNX2kbEff x
+    # (FracPic0kb - RUNkbMaxFact), at high TGF-beta and RUNX2: negative, osteoblasts would grow without bound
+    # (found by the robustness campaign of issue 15: RUNkbMaxFact x1.7 alone ends the run within days)
+    above("RUNkbMax", "osteoblast elimination to stay positive at high TGF-beta and RUNX2",
+          ("FracPic0kb", "RUNkbMaxFact"),
+          ("FracPic0kb - RUNkbMaxFact", lambda p: p["FracPic0kb"] - p["RUNkbMaxFact"]), 0.0),
 )
 
 SUBMODEL = Submodel("bone_cells", __doc__, cell_kinetics, OUTPUTS, STATES, PROCESSES, ("PetersonRiggs2010",),

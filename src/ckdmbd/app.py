@@ -152,7 +152,7 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
         scenarios = {"what-if": with_overrides(changed, months), "as written": with_overrides(base, months)}
     except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
         raise WhatIfError(str(exc).replace("--duration:", "months:", 1)) from None
-    options = SolverOptions.preset("population")
+    options = SolverOptions.preset("population", specialised=True)
     runs = {}
     for label, overrides in (("what-if", request.overrides), ("as written", {})):
         outcome = _simulate_patient(scenarios[label], overrides, options)

@@ -373,7 +373,7 @@ class Population:
 
         spec = self.spec
         samples = self.samples() if samples is None else samples
-        options = SolverOptions.preset(spec.accuracy)
+        options = SolverOptions.preset(spec.accuracy, specialised=True)  # the same solver in every worker
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
         outcomes = run_patients(_simulate_patient, spec.scenario, options, samples, workers, scheduler, progress)
         return _collect(spec, samples, outcomes)

@@ -220,7 +220,7 @@ def run_patient(patient: VirtualPatient, accuracy: str = "population") -> Outcom
         result = simulate(sc.configuration, sc.duration_h, actions, output_interval_h=sc.output_interval_h,
                           parameters=overrides, start_h=-sc.history_h,
                           extra_output_times_h=session_output_times(sc.events, sc.duration_h),
-                          solver=SolverOptions.preset(accuracy), check=False)
+                          solver=SolverOptions.preset(accuracy, specialised=True), check=False)
     except ParameterError as exc:
         return Outcome(patient, "refused", " ".join(str(exc).split()), None, time.perf_counter() - t0)
     except Exception as exc:

@@ -119,10 +119,12 @@ class SolverOptions:
     (:mod:`ckdmbd.model.sparsity`); ``dense``: one call per state column (the former engine)."""
     specialised: bool | None = None
     """Run the solver compiled for this model (the rhs called directly, ``model.generated.integrate_coloured``)
-    rather than the shared one that calls the rhs through a function pointer. The results are the same bit for bit;
-    the specialised one saves ~150 µs per segment but costs ~0.1 s to load per process (and a ~20 s compile the first
-    time on a machine). ``None``: automatic, once this process has integrated :data:`SPECIALISE_AFTER_SEGMENTS`
-    segments (batch work: calibration, populations, the test suite), so a one-off command never pays the load."""
+    rather than the shared one that calls the rhs through a function pointer; only the specialised one has the
+    analytic Jacobian. ``True`` costs ~0.1 s to load per process (and a compile of up to a minute the first time on a
+    machine); populations, fits and the app ask for it. ``None``: automatic, once this process has integrated
+    :data:`SPECIALISE_AFTER_SEGMENTS` segments, so a one-off command never pays the load; then with coloured
+    differences in either solver (the same numbers bit for bit), so that a run's numbers never depend on what the
+    process ran before."""
     restart_estimate: bool = True
     """At a restart after an event, cap the previous segment's last step by the Hairer-Norsett-Wanner starting
     step estimate at the new state (a session start changes the rates by orders of magnitude)."""
@@ -439,6 +441,10 @@ def simulate(
     specialised = opts.specialised
     if specialised is None:
         specialised = _segments_integrated > SPECIALISE_AFTER_SEGMENTS
+        # automatic: the switch depends on what this process ran before, so both solvers must give the same numbers
+        # (bit for bit with coloured differences); the analytic Jacobian only where a caller asks for the specialised
+        # solver explicitly (populations, fits, the app), or a run's numbers would depend on the process's history
+        analytic = False
     if specialised:
         integrate = model.generated.integrate_coloured
     else:

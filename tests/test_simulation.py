@@ -52,3 +52,19 @@ def test_solver_failure_is_a_value_or_a_clear_error():
     assert not r.ok and "non-finite" in r.message
     with pytest.raises(SimulationError, match=r"failed after t = \d+"):
         simulate("reference", 2 * 8766.0, [SetGFR(0.0, 5.0)], output_interval_h=24 * 7)
+
+
+def test_events_closer_than_the_time_resolution_act_together():
+    """Two events 1e-308 days apart (found by the property test of issue 15) used to leave a segment shorter than
+    the time resolution: "step size fell below the resolution of time". They now act at the same restart, and an
+    event a hair before the end of the run is one that cannot act."""
+    from ckdmbd.scenario import parse_scenario, run_scenario
+
+    binder = ('[[events]]\ntype = "phosphate_binder"\ntime = "{t}"\ndose = "{dose} g/day"\nadherence = 1.0\n'
+              'binder = "calcium_carbonate"\n')
+    head = '[scenario]\nname = "close"\nconfiguration = "default"\nduration = "3 days"\n'
+    close = run_scenario(parse_scenario(head + binder.format(t="0 days", dose=0) + binder.format(
+        t="1.11254e-308 days", dose=2.4) + binder.format(t="3 days", dose=0).replace('"3 days"', '"71.99999999999 h"')))
+    same = run_scenario(parse_scenario(head + binder.format(t="0 days", dose=2.4)))
+    assert close.ok and same.ok
+    assert np.allclose(close.y[-1], same.y[-1], rtol=1e-9, atol=1e-12)  # the 2.4 g/day acted from t = 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -96,6 +96,11 @@ reader sees; ``population`` for calibration, virtual populations and sensitivity
 look. Their measured errors against a tight run (rtol 1e-9) on calcium, phosphate, PTH and calcitriol over a
 dialysis patient-year are in the README ("Speed and accuracy") and printed by ``benchmarks/bench_engine.py``."""
 
+
+TIME_RESOLUTION_H = 1e-9
+"""Event times closer than this (relative to max(1 h, |t|)) to an earlier event or bound act at that earlier time:
+a segment shorter than the time resolution cannot be integrated (found by the property test of issue 15: two binder
+events at 0 and 1e-308 days ended in "step size below the resolution of time")."""
 
 SPECIALISE_AFTER_SEGMENTS = 1000
 """Segments integrated in this process after which :attr:`SolverOptions.specialised` ``None`` switches to the solver
@@ -357,6 +362,19 @@ def _scipy_segment(model: CompiledModel, t0, t1, y0, p, t_out, y_out, first, opt
     return 0, sol.y[:, -1].copy(), (idx[-1] + 1 if idx else first), len(sol.t), sol.nfev
 
 
+def _snap_to_resolution(actions: list, fixed: tuple[float, ...]) -> list:
+    """Actions whose time lies within :data:`TIME_RESOLUTION_H` of an earlier action or fixed bound, moved to it (the
+    earliest of each cluster; order kept)."""
+    times = sorted(set(fixed) | {a.time_h for a in actions})
+    first: dict[float, float] = {}
+    cluster = None
+    for t in times:
+        if cluster is None or t - cluster > TIME_RESOLUTION_H * max(1.0, abs(cluster)):
+            cluster = t
+        first[t] = cluster
+    return [a if first[a.time_h] == a.time_h else replace(a, time_h=first[a.time_h]) for a in actions]
+
+
 def simulate(
     configuration: str = "default",
     duration_h: float = units.HOURS_PER_YEAR,
@@ -417,7 +435,9 @@ def simulate(
     actions = expand_events(events, model.state_names)
     if actions and actions[0].time_h < start_h:
         raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
-    actions = [a for a in actions if a.time_h < duration_h]  # after the end they cannot act (a decline's stop)
+    actions = _snap_to_resolution(actions, (float(start_h), 0.0))
+    end_h = float(duration_h) - TIME_RESOLUTION_H * max(1.0, abs(float(duration_h)))
+    actions = [a for a in actions if a.time_h < end_h]  # at or after the end they cannot act (a decline's stop)
     bounds = {float(start_h), 0.0, float(duration_h)} | {a.time_h for a in actions}
     if progress is not None:  # extra restarts for progress reports, kept clear of the physical ones
         fixed = np.array(sorted(bounds))

@@ -240,6 +240,9 @@ def _fields(table: Any, where: str, required: set[str], optional: set[str]) -> N
                             f"{allowed})")
 
 
+MIN_AUTOGRAFT = 1e-4  # of normal gland mass (~0.015 mg): below it a graft is nothing (forearm grafts: ~0.05-0.15)
+
+
 def _event(raw: Any, where: str) -> Event:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: expected a table ([[events]]), got a {type(raw).__name__} ({raw!r:.60})")
@@ -287,9 +290,10 @@ def _event(raw: Any, where: str) -> Event:
         if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
             raise ScenarioError(f"{where}.fraction_removed: {frac!r} must be a number in (0, 1]")
         graft = raw.get("autograft", 0.0)
-        if isinstance(graft, bool) or not isinstance(graft, int | float) or not 0 <= graft <= 2:
-            raise ScenarioError(f"{where}.autograft: {graft!r} must be a number in [0, 2] "
-                                f"(tissue mass relative to normal glands)")
+        if (isinstance(graft, bool) or not isinstance(graft, int | float) or not 0 <= graft <= 2
+                or 0 < graft < MIN_AUTOGRAFT):  # a vanishing graft is its own reference mass: 1/5e-324 overflows
+            raise ScenarioError(f"{where}.autograft: {graft!r} must be 0 (no graft) or a number in "
+                                f"[{MIN_AUTOGRAFT:g}, 2] (tissue mass relative to normal glands)")
         return Parathyroidectomy(time(), float(frac), float(graft))
     if kind == "graft_excision":
         _fields(raw, where, {"type", "time"}, set())

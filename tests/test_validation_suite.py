@@ -33,12 +33,11 @@ PENDING = {
                              "passive uptake into mineral by nearly as much",
     "wang-2012-phosphate-removal": "issue 10: the Monday session removes 31.0 mmol (band 20-30) after the long gap; "
                                    "midweek sessions 29.2",
-    "van-londen-2017-post-transplant-phosphate": (
-        "issue 9: the lowest phosphate after transplantation is 1.07 mmol/L, within two weeks of the graft (published "
-        "median 0.51 at day 33): the PTH and FGF23 effects on the tubular threshold are bounded (each can lower it "
-        "to 2/3), so high PTH and FGF23 on a new kidney lower the threshold to about 0.79 mM (0.4-0.6 in recipients, "
-        "FE_phosphate 45 % at month 3), and FGF23 falls within weeks; immunosuppressants' phosphaturia is not "
-        "modelled"),
+    "gosmanova-2022-ckd-phosphate-reabsorption": (
+        "issue 9: TmP/GFR falls 40 % from GFR 100 to 16 (published -15 % from G1 to G5). The tubule reads PTH and "
+        "FGF23 through receptors the diseased kidney loses (Urena 1995, Rotondi 2015), but the model's CKD carries "
+        "more PTH than CRIB's patients (6.8x vs 3.3x); the hormones' maximal effects are set by tumour-induced "
+        "osteomalacia and post-transplant phosphate wasting, which a weaker effect cannot reach"),
 }
 
 

@@ -108,6 +108,15 @@ CITATIONS: dict[str, str] = {
         "Rotondi S, Pasquali M, Tartaglione L et al. Soluble alpha-Klotho serum levels in chronic kidney disease. "
         "Int J Endocrinol 2015;2015:872193 (PMID 25873958)"
     ),
+    "Urena1995RenalPTHReceptor": (
+        "Urena P et al. Parathyroidectomy does not prevent the renal PTH/PTHrP receptor down-regulation in uremic "
+        "rats. Kidney Int 1995;47:1797-1805"
+    ),
+    "EndocrConnect2019TIO": (
+        "Retrospective analysis of 30 patients with tumour-induced osteomalacia at three tertiary care hospitals in "
+        "India (mean serum phosphate 0.50 mmol/L, median FGF23 518 RU/mL). Endocr Connect 2019;8(3). "
+        "https://ec.bioscientifica.com/view/journals/ec/8/3/EC-18-0552.xml"
+    ),
     "Bhan2006": (
         "Bhan I, Shah A, Holmes J et al. Post-transplant hypophosphatemia: tertiary 'hyper-phosphatoninism'? "
         "Kidney Int 2006;70:1486-1494. doi:10.1038/sj.ki.5001788"

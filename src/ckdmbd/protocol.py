@@ -547,7 +547,8 @@ class KidneyTransplant:
     deceased-donor recipients, Orandi 2015) the graft starts at 5 % of its GFR and recovers exponentially over that
     time, during which dialysis continues; the scenario loader ends every dialysis schedule then. Everything else
     the recipient brings (gland mass, FGF23 expression, bone) carries over, which is what makes the post-transplant
-    course: high PTH and FGF23 acting on a new kidney."""
+    course: high PTH and FGF23 acting on a new kidney, whose tubule carries the klotho and PTH receptors of healthy
+    tissue (``graft_reference_gfr``: the graft is judged against its own GFR, see ``renal_receptors``)."""
 
     time_h: float
     graft_gfr_ml_min: float
@@ -563,10 +564,12 @@ class KidneyTransplant:
         _require(0 <= self.delayed_function_h <= 90 * HOURS_PER_DAY,
                  f"delayed graft function must last 0-90 days, got {self.delayed_function_h / HOURS_PER_DAY} days")
         graft = ml_min_to_l_h(self.graft_gfr_ml_min)
+        healthy_tissue = SetParameter(self.time_h, "graft_reference_gfr", graft)  # judged against its own GFR
         if self.delayed_function_h == 0:
-            return [SetState(self.time_h, "gfr", graft), SetParameter(self.time_h, "kGFR", 0.0)]
+            return [SetState(self.time_h, "gfr", graft), SetParameter(self.time_h, "kGFR", 0.0), healthy_tissue]
         rate = math.log(1.0 / DGF_START_FRACTION) / self.delayed_function_h  # dGFR/dt = -kGFR GFR with kGFR < 0
-        return [SetState(self.time_h, "gfr", DGF_START_FRACTION * graft), SetParameter(self.time_h, "kGFR", -rate),
+        return [healthy_tissue, SetState(self.time_h, "gfr", DGF_START_FRACTION * graft),
+                SetParameter(self.time_h, "kGFR", -rate),
                 SetState(self.dialysis_end_h, "gfr", graft), SetParameter(self.dialysis_end_h, "kGFR", 0.0)]
 
 

@@ -37,6 +37,7 @@ from ckdmbd.protocol import (
     SetParameter,
     SetState,
 )
+from ckdmbd.renal_indices import renal_phosphate_indices
 from ckdmbd.solvers.rosenbrock import integrate_segment, integrate_segment_coloured
 
 STATUS_MESSAGES = {
@@ -266,6 +267,9 @@ class Result:
         if "calcification_propensity_t50_min" in o:  # serum calcification propensity, T50-like (lower: worse)
             cols["calcification_propensity_t50_min"] = o["calcification_propensity_t50_min"].to_numpy()
             unit["calcification_propensity_t50_min"] = "min"
+        if "phosphate_threshold_mM" in o:  # the renal phosphate handling a clinic measures (nephron kidney)
+            cols.update(renal_phosphate_indices(po4.to_numpy(), o["phosphate_excretion"].to_numpy(), gfr))
+            unit.update({"tmp_gfr_mmol_L": "mmol/L", "phosphate_fe_percent": "%"})
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
             unit["fgf23_pg_mL"] = "pg/mL"

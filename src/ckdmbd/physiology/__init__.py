@@ -10,7 +10,8 @@ Where to find a mechanism:
 ``gut``                    intestinal calcium and phosphate absorption
 ``kidney``                 glomerular filtration, renal calcium and phosphate excretion, GFR decline (PR)
 ``nephron``                kidney by nephron segment (default): proximal, TAL (CaSR), distal (PTH, calcitriol)
-``fgf23``                  FGF23: bone expression, plasma kinetics, klotho
+``fgf23``                  FGF23: bone expression, plasma kinetics
+``renal_receptors``        tubular klotho and PTH1 receptor: lost by diseased native kidneys, normal in a graft
 ``phosphate_pools``        intracellular phosphate exchange
 ``bone_mineral``           exchangeable and non-exchangeable bone mineral, bone resorption and formation fluxes
 ``bone_cells``             osteoblasts, osteoclasts and TGF-beta

@@ -15,9 +15,9 @@ patients). Two states:
   Khosravi 2007). Most clearance is not renal: the human kidney extracts ~22 % of FGF23 per pass at eGFR 60, no
   splanchnic removal (Am J Physiol Renal 2017;312:F254); the renal share at normal GFR is an assumption.
 
-Its renal actions need the co-receptor klotho, which falls with kidney function (soluble klotho 519 vs 845 pg/mL at
-eGFR 45 +- 21 vs controls, Rotondi 2015): klotho relative to normal = k_min + (1 - k_min) GFR/GFR_0 with k_min
-computed from that pair. The signal the kidney reads, ``fgf23_effect`` = (FGF23/FGF23_0) x klotho, suppresses
+Its renal actions need the co-receptor klotho, which diseased kidney tissue loses (``renal_receptors`` module:
+klotho per nephron falls with native kidney function, Rotondi 2015; a transplanted kidney brings its own). The
+signal the kidney reads, ``fgf23_effect`` = (FGF23/FGF23_0) x klotho, suppresses
 renal phosphate reabsorption (``nephron``) and 1-alpha-hydroxylase (``calcitriol``); less klotho means more FGF23
 for the same effect, which is part of why FGF23 climbs in CKD.
 """
@@ -32,7 +32,7 @@ STATES = (
     State("fgf23_expression", "1", "bone (osteocyte) FGF23 production relative to baseline", lambda p: 1.0, {}, ""),
 )
 OUTPUTS = ("fgf23_production", "fgf23_elimination", "fgf23_effect", "fgf23_expression_gain",
-           "fgf23_expression_loss", "klotho_relative")
+           "fgf23_expression_loss")
 PROCESSES = (
     Process("fgf23_production", "fgf23_production", {"fgf23": 1.0}, "k E FGF23_0, pg/mL/h"),
     Process("fgf23_elimination", "fgf23_elimination", {"fgf23": -1.0}, "k (f_nr + f_r GFR/GFR_0) FGF23, pg/mL/h"),
@@ -45,7 +45,7 @@ PROCESSES = (
 def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM, gfr, FGF23_0, kFGF,
                    fgf23_phosphate_gamma, fgf23_calcitriol_gamma, fgf23_pth_gamma, fgf23_renal_clearance_fraction,
                    fgf23_calcitriol_independent_fraction,
-                   fgf23_expression_time_h, klotho_anuric_fraction, GFR_0, phosphate_baseline_mM,
+                   fgf23_expression_time_h, klotho_relative, GFR_0, phosphate_baseline_mM,
                    calcitriol_baseline_pM, pth_baseline_pM, pth_hydroxylase_floor_pM):
     kidney = gfr / GFR_0
     kidney = min(max(kidney, 0.0), 1.5)
@@ -54,10 +54,9 @@ def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM,
                  * ppow(smooth_floor(calcitriol_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma))
               * ppow(smooth_floor(pth_pM, pth_hydroxylase_floor_pM) / pth_baseline_pM, fgf23_pth_gamma))
     clearance = (1.0 - fgf23_renal_clearance_fraction) + fgf23_renal_clearance_fraction * kidney
-    klotho = klotho_anuric_fraction + (1.0 - klotho_anuric_fraction) * min(kidney, 1.0)
     production = kFGF * FGF23_0 * fgf23_expression
-    return (production, kFGF * clearance * fgf23, fgf23 / FGF23_0 * klotho, target / fgf23_expression_time_h,
-            fgf23_expression / fgf23_expression_time_h, klotho)
+    return (production, kFGF * clearance * fgf23, fgf23 / FGF23_0 * klotho_relative,
+            target / fgf23_expression_time_h, fgf23_expression / fgf23_expression_time_h)
 
 
 SUBMODEL = Submodel("fgf23", __doc__, fgf23_kinetics, OUTPUTS, STATES, PROCESSES,

@@ -25,8 +25,9 @@ Phosphate: Peterson-Riggs' titration form, excretion = 0.88 GFR ([P] - T), with 
 TmP/GFR) lowered by PTH and by FGF23, each through a *bounded* effect T = T46 s_PTH s_FGF23,
 s_X = (1 - e_X h_X) / (1 - e_X / 2), h_X = x / (x + x_0) (half-maximal at baseline): both hormones together can
 lower the threshold to at most (1 - e)/(1 - e/2) of baseline each, instead of the open power law of the first
-release (which let the threshold collapse and phosphate *fall* in advanced CKD). FGF23 acts through klotho, which
-falls with kidney function (``fgf23`` module: ``fgf23_effect`` is the klotho-weighted signal).
+release (which let the threshold collapse and phosphate *fall* in advanced CKD). The tubule reads each hormone
+through its receptor (``renal_receptors``): PTH x PTH1 receptor density, FGF23 x klotho (``fgf23_effect``), both lost
+by diseased native kidneys and normal in a graft.
 
 GFR is the state of the Peterson-Riggs kidney (dGFR/dt = -kGFR GFR); a negative kGFR makes it rise (the
 recovery of a transplanted kidney with delayed graft function).
@@ -74,7 +75,8 @@ def _bounded_suppression(x, x0, emax):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def segmental_excretion(gfr, ca_mM, ionized_calcium_mM, pth_pM, calcitriol_pM, phosphate_mM, fgf23_effect, kGFR,
+def segmental_excretion(gfr, ca_mM, ionized_calcium_mM, pth_pM, calcitriol_pM, phosphate_mM, fgf23_effect,
+                        renal_pth_receptor_relative, kGFR,
                         plasma_diffusible_calcium_fraction, proximal_calcium_fraction, tal_calcium_logit_0,
                         dct_calcium_logit_0, tal_casr_beta, tal_pth_beta, dct_pth_beta, dct_calcitriol_beta,
                         pth_setpoint_ionized_mM, pth_baseline_pM, calcitriol_baseline_pM, pth_hydroxylase_floor_pM,
@@ -91,7 +93,7 @@ def segmental_excretion(gfr, ca_mM, ionized_calcium_mM, pth_pM, calcitriol_pM, p
     to_tal = filtered * (1.0 - proximal_calcium_fraction)
     to_dct = to_tal * (1.0 - _logistic(z_tal))
     urine_ca = to_dct * (1.0 - _logistic(z_dct))
-    threshold = (T46 * _bounded_suppression(pth, pth_baseline_pM, pth_phosphaturia_emax)
+    threshold = (T46 * _bounded_suppression(pth * renal_pth_receptor_relative, pth_baseline_pM, pth_phosphaturia_emax)
                  * _bounded_suppression(max(fgf23_effect, 0.0), 1.0, fgf23_phosphaturia_emax))
     urine_p = phosphate_filterable_fraction * g * (phosphate_mM - threshold)
     if urine_p < 0.0:
@@ -102,5 +104,5 @@ def segmental_excretion(gfr, ca_mM, ionized_calcium_mM, pth_pM, calcitriol_pM, p
 
 SUBMODEL = Submodel("kidney", __doc__, segmental_excretion, OUTPUTS, kidney.STATES, kidney.PROCESSES,
                     ("PetersonRiggs2010", "OpenBoneMin", "Hanna2022RenalCalcium", "YuCurry2024", "Gotch2007",
-                     "Granjon2017", "Gosmanova2022"),
+                     "Granjon2017", "Gosmanova2022", "Urena1995RenalPTHReceptor"),
                     derive, ("dct_calcium_logit_0", "tal_calcium_logit_0"))

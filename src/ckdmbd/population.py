@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ckdmbd.bounded_read import BoundedReadError, read_bounded_text
 from ckdmbd.parameter_names import NamedParameter, ParameterNameError, lookup
 from ckdmbd.population_draws import Cohort, DrawError, correlate, correlation_matrix, read_cohort
 from ckdmbd.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, with_overrides
@@ -276,15 +277,11 @@ def load_population(path: str | Path, size: int | None = None) -> PopulationSpec
         text = resources.files(BUILTIN_PACKAGE).joinpath(f"{path}.toml").read_text(encoding="utf-8")
         return _with_size(parse_population(text, f"{path}.toml"), size)
     path = Path(path)
-    if not path.is_file():
-        raise _fail(f"cannot read population spec {str(path)!r}: no such file (built-ins: "
-                    f"{', '.join(builtin_populations())})")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _fail(f"cannot read population spec {str(path)!r}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise _fail(f"cannot read population spec {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = read_bounded_text(path, MAX_FILE_BYTES, encoding="utf-8")
+    except BoundedReadError as exc:
+        hint = f" (built-ins: {', '.join(builtin_populations())})" if exc.kind == "missing" else ""
+        raise _fail(f"cannot read population spec {str(path)!r}: {exc}{hint}") from None
     return _with_size(parse_population(text, str(path)), size)
 
 

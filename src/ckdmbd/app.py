@@ -141,7 +141,7 @@ def _with_cinacalcet(scenario: str, dose_mg_day: float):
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     """The changed and the unchanged run's sessions from t = 0, as lists per column (JSON-ready; NaN as null)."""
-    from ckdmbd.population import _simulate_patient
+    from ckdmbd.population import simulate_pinned
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
     from ckdmbd.simulation import SolverOptions
 
@@ -155,7 +155,7 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     options = SolverOptions.preset("population", specialised=True)
     runs = {}
     for label, overrides in (("what-if", request.overrides), ("as written", {})):
-        outcome = _simulate_patient(scenarios[label], overrides, options)
+        outcome = simulate_pinned(scenarios[label], overrides, options)
         status, message, table = outcome[0], outcome[1], outcome[2]
         if status != "ok":
             runs[label] = {"status": status, "message": message}

@@ -372,14 +372,21 @@ class Population:
         samples = self.samples() if samples is None else samples
         options = SolverOptions.preset(spec.accuracy, specialised=True)  # the same solver in every worker
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
-        outcomes = run_patients(_simulate_patient, spec.scenario, options, samples, workers, scheduler, progress)
+        outcomes = run_patients(simulate_pinned, spec.scenario, options, samples, workers, scheduler, progress)
         return _collect(spec, samples, outcomes)
 
 
-def _simulate_patient(sc: Scenario, overrides: Mapping[str, float],
-                      options) -> tuple[str, str, pd.DataFrame, float]:
-    """(status, message, sessions, day the run failed at or NaN) of one patient; a failure is a value, never an
-    exception."""
+def simulate_pinned(sc: Scenario, overrides: Mapping[str, float],
+                    options) -> tuple[str, str, pd.DataFrame, float]:
+    """One patient: the scenario ``sc`` with the parameter values ``overrides`` (model units, by symbol) pinned for
+    the whole run, history included, so that events which would set one of them leave it alone; ``options`` are the
+    solver's (:class:`ckdmbd.simulation.SolverOptions`).
+
+    Returns (status, message, pre-dialysis values per session, day the run failed at or NaN); a failure is a value,
+    never an exception. Why it is public: it is the code path of every member of a population
+    (:meth:`Population.run` hands it to :func:`ckdmbd.population_backends.run_patients`), and the what-if app
+    (:func:`ckdmbd.app.simulate_whatif`) runs its two patients through it too, so a patient in the app and the same
+    patient in a population give the same numbers."""
     from ckdmbd.model.configurations import model
     from ckdmbd.protocol import ScaleParameter, SetParameter
     from ckdmbd.sessions import session_output_times, session_table

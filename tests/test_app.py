@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 import urllib.error
 import urllib.request
 
 import pytest
+from browser import chromium, console_problems, run_chromium
 
 from ckdmbd.app import WhatIfError, dialysis_scenarios, make_server, parse_request
 
@@ -74,15 +74,10 @@ def test_simulate_answers_the_what_if_in_the_right_direction(server):
     assert status == 400 and error["error"].startswith("months: 99")
 
 
-def _drive(server: str, query: str, tmp_path, name: str) -> str:
+def _drive(server: str, query: str, tmp_path, budget_ms: int = 300_000, timeout_s: float = 600) -> str:
     """The page's DOM after it ran the what-if in ``query`` in headless Chromium (no console errors)."""
-    from test_html_report import CHROMIUM_FLAGS, chromium, console_problems
-
-    browser = chromium()
-    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / name}",
-                           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=300000", "--dump-dom",
-                           server + "/?" + query], capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_chromium(chromium(), server + "/?" + query, tmp_path, "--dump-dom", budget_ms=budget_ms,
+                        timeout_s=timeout_s)
     assert '<body data-state="done">' in proc.stdout, proc.stdout[-2000:]
     assert console_problems(proc.stderr) == []
     return proc.stdout
@@ -97,7 +92,7 @@ def _row(dom: str, label: str) -> tuple[float, float]:
 @pytest.mark.slow  # ~1 min: the browser drives two seed-case runs (9.5 years of history each) through the server
 def test_page_answers_the_seed_case_what_if_in_chromium(server, tmp_path):
     """The seed case with binders taken throughout: lower phosphate and (almost) no deposit, on the page."""
-    dom = _drive(server, "scenario=seed-case&binder_adherence=1&run=1", tmp_path, "seed")
+    dom = _drive(server, "scenario=seed-case&binder_adherence=1&run=1", tmp_path)
     written, changed = _row(dom, "Pre-dialysis phosphate (mmol/L)")
     assert changed < written - 0.05
     most_written, most_changed = _row(dom, "Largest soft-tissue deposit (g)")
@@ -107,17 +102,8 @@ def test_page_answers_the_seed_case_what_if_in_chromium(server, tmp_path):
 
 @pytest.mark.slow  # ~20 s: the browser drives two simulations of the scenario through the server
 def test_page_runs_a_what_if_in_chromium(server, tmp_path):
-    from test_html_report import CHROMIUM_FLAGS, chromium, console_problems
-
-    browser = chromium()
-    url = server + "/?scenario=hemodialysis-adherent&dietary_phosphorus=1400&months=1&run=1"
-    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=120000", "--dump-dom", url],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    dom = proc.stdout
-    assert '<body data-state="done">' in dom, dom[-2000:]
-    assert console_problems(proc.stderr) == []
+    dom = _drive(server, "scenario=hemodialysis-adherent&dietary_phosphorus=1400&months=1&run=1", tmp_path,
+                 budget_ms=120_000, timeout_s=300)
     rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", dom))
     cells = re.findall(r"<td>([^<]+)</td>", rows["Pre-dialysis phosphate (mmol/L)"])
     written, changed = float(cells[0]), float(cells[1])

@@ -168,6 +168,8 @@ BAD_DOSE = '[scenario]\nname = "bad"\nduration = "10 days"\n[[events]]\ntype = "
 BAD_GRAFT = '[scenario]\nname = "bad"\nduration = "10 days"\n[[events]]\ntype = "kidney_transplant"\ntime = "1 h"\n' \
             'graft_gfr = "500 mL/min"\n'
 
+ZERO_GFR = '[scenario]\nname = "anuric"\nduration = "10 days"\n[patient]\ngfr = "0 mL/min"\n'
+
 # (id, files to create in tmp_path, arguments before --out, text the error line must contain)
 BAD_INPUT: list[tuple[str, dict[str, bytes | None], list[str], str]] = [
     ("unknown-scenario", {}, ["run", "no-such-scenario"], "no built-in scenario or file named 'no-such-scenario'"),
@@ -178,6 +180,8 @@ BAD_INPUT: list[tuple[str, dict[str, bytes | None], list[str], str]] = [
     ("malformed-scenario", {"bad.toml": BAD_DOSE.encode()}, ["run", "{tmp}/bad.toml"], "events[0].dose: '20 mL'"),
     ("graft-gfr-500", {"graft.toml": BAD_GRAFT.encode()}, ["run", "{tmp}/graft.toml"],
      "events[0].graft_gfr: '500 mL/min'"),
+    ("patient-gfr-zero", {"anuric.toml": ZERO_GFR.encode()}, ["run", "{tmp}/anuric.toml"],
+     "patient.gfr: '0 mL/min' must be positive"),
     ("negative-duration", {}, ["run", "teriparatide-20ug", "--duration", "-1 year"], "--duration: '-1 year'"),
     ("zero-duration", {}, ["run", "teriparatide-20ug", "--duration", "0 days"], "--duration: '0 days'"),
     ("duration-without-unit", {}, ["run", "teriparatide-20ug", "--duration", "5"], "--duration: '5' has no unit"),

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_html_report import chromium, console_problems, run_chromium, synthetic_frame, synthetic_sessions
+from browser import chromium, console_problems, run_chromium
+from test_html_report import synthetic_frame, synthetic_sessions
 
 from ckdmbd.compare import Run, compare_html, default_times, outcomes
 from ckdmbd.scenario import load_scenario

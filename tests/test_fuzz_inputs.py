@@ -506,8 +506,8 @@ if given is not None:  # issue 15: structured scenarios, the parser's acceptance
             warnings.simplefilter("ignore", ParameterRangeWarning)
             try:
                 result = run_scenario(sc, check=False)
-            except ParameterError as exc:  # refused before the run, in one line (e.g. [patient] gfr = 0: the
-                assert "\n" not in str(exc)  # kidney derivation reads GFR_0 as its baseline; reported, issue 15)
+            except ParameterError as exc:  # refused before the run, in one line ([patient] gfr = 0, which the
+                assert "\n" not in str(exc)  # kidney derivation refused here, is now the parser's; issue 15)
                 return
         assert result.ok, (result.message, result.failed_at_h, sc.parameter_overrides, events)
 

@@ -94,6 +94,7 @@ def test_dialysis_until_far_beyond_the_run_returns_at_once() -> None:
     [
         (HEAD + '[patient]\ngfr = "201 mL/min"\n', "patient.gfr"),
         (HEAD + '[patient]\ngfr = "1 L/s"\n', "patient.gfr"),
+        (HEAD + '[patient]\ngfr = "0 mL/min"\n', "patient.gfr: '0 mL/min' must be positive"),
         (HEAD + '[patient]\ndiet_calcium = "1e300 mg/day"\n', "patient.diet_calcium"),
         (HEAD + '[patient]\ndiet_phosphorus = "11 g/day"\n', "patient.diet_phosphorus"),
         (HEAD + ev('type = "diet"\ntime = "0 h"\ncalcium = "1e300 mg/day"'), "events[0].calcium"),

@@ -1,7 +1,7 @@
 """The interactive HTML report: structure and escaping (unit tests), and rendering in headless Chromium.
 
 The browser tests need Debian's ``chromium``; without it they are skipped, except under CI (``CI=true``), where a
-missing browser is an error.
+missing browser is an error (tests/browser.py).
 """
 
 from __future__ import annotations
@@ -10,15 +10,13 @@ import dataclasses
 import html
 import itertools
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from browser import chromium, console_problems, run_chromium
 
 from ckdmbd.report_html import (
     CAP_MMOL2_TO_MG2,
@@ -309,14 +307,6 @@ def test_seed_sized_report_is_small():
 
 # --- in a browser --------------------------------------------------------------------------------------------------
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars"]
-# Chromium logs console messages as "...:INFO:CONSOLE:12] "message", source: file:///... (12)" (this build logs
-# console.error at INFO level too, so the level cannot tell errors apart); the report logs nothing, so any
-# console message, and any uncaught exception, is a failure.
-CONSOLE = re.compile(r":CONSOLE[:(]|Uncaught")
-
 # Zoom the first panel's time axis, then record every panel's range: the zoom must reach every panel.
 PROBE = """<script>
 window.addEventListener("load", function () {
@@ -334,29 +324,6 @@ window.addEventListener("load", function () {
   }, 500);
 });
 </script>"""
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (apt-get install chromium); the HTML report must be checked in a "
-                        "browser under CI")
-        pytest.skip("chromium is not installed (apt-get install chromium); browser test of the HTML report skipped")
-    return found
-
-
-def run_chromium(browser: str, page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
-    profile = tmp / f"profile-{page.stem}-{len(extra)}"
-    args = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-            "--virtual-time-budget=10000", *extra, page.as_uri()]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
-
-
-def console_problems(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if CONSOLE.search(line)]
 
 
 def test_console_check_catches_errors(tmp_path):

@@ -259,7 +259,7 @@ def page(tmp_path_factory) -> Path:
 
 
 def test_page_renders_every_plot_in_chromium(page, tmp_path):
-    from test_html_report import chromium, console_problems, run_chromium
+    from browser import chromium, console_problems, run_chromium
 
     browser = chromium()
     text = page.read_text(encoding="utf-8")

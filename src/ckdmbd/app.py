@@ -29,17 +29,32 @@ from typing import Any
 from urllib.parse import urlparse
 
 ADJUSTABLE = {
-    # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows
+    # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows.
+    # The ranges are what a user may try, wider than the parameters' plausible ranges (parameters/ranges.toml, which
+    # warns outside them); "field notes" are /work/shared/notes as cited there, not re-read from the papers.
+    # mg/day. assumed: from about 3 SD below the 982 +- 192 mg/day of a Japanese haemodialysis cohort
+    # (field-dialysis-pth-fgf23.md) to well above the typical ~1.2 g/day intake (Kalantar-Zadeh 2010, CJASN 5:519,
+    # field-chemistry-binders-labs.md), so that a diet rich in phosphate additives can be tried.
     "dietary_phosphorus": ("dietary phosphorus", 400.0, 2000.0, 50.0),
+    # mg/day. assumed: a low intake (300 mg/day) up to KDOQI 2003's 2,000 mg/day cap on total elemental calcium,
+    # around the ~1,000 mg/day of neutral calcium balance in CKD (Hill Gallant & Spiegel 2017; both field notes,
+    # field-chemistry-binders-labs.md).
     "dietary_calcium": ("dietary calcium", 300.0, 2000.0, 50.0),
+    # fraction of prescribed binder doses taken: its whole range (limits [0, 1] in parameters/ranges.toml); 22-74 %
+    # of patients are non-adherent (BMC Nephrol 2008;9:2, field notes). The step is assumed (5 % of doses).
     "binder_adherence": ("phosphate binder adherence", 0.0, 1.0, 0.05),
+    # mL/min. Around high-flux HD's 160 +- 14 mL/min (BloodPurif2013HDF) and the 154-194 mL/min the counter-current
+    # formula gives for blood flows of 300-400 mL/min (field-dialysis-pth-fgf23.md). assumed: 80 mL/min for a small
+    # or low-flux dialyzer and 250 mL/min above any of these, so that both directions can be tried.
     "dialyzer_phosphate_clearance": ("dialyzer phosphate clearance", 80.0, 250.0, 5.0),
+    # mmol/L. 1.25 / 1.5 / 1.75 mmol/L in use (KDIGO2017); 1.0-2.0 assumed as the extremes ever prescribed, as in
+    # parameters/ranges.toml.
     "dialysate_calcium_mM": ("dialysate calcium", 1.0, 2.0, 0.05),
 }
-MAX_CINACALCET_MG_DAY = 180.0  # the label's highest daily dose (Sensipar)
+MAX_CINACALCET_MG_DAY = 180.0  # the label's highest daily dose, titrated up from 30 mg once daily (SensiparLabel)
 COLUMNS = ("pre_phosphate_mmol_L", "pre_calcium_mmol_L", "pre_pth_pmol_L", "deposit_mass_g")
-MAX_MONTHS = 36.0
-MAX_BODY_BYTES = 10_000
+MAX_MONTHS = 36.0  # assumed: a what-if over up to 3 years (the page waits for the answer; longer runs: `ckdmbd run`)
+MAX_BODY_BYTES = 10_000  # assumed: a request is a few hundred bytes of JSON; a larger one is refused unread
 
 
 class WhatIfError(ValueError):
@@ -141,7 +156,7 @@ def _with_cinacalcet(scenario: str, dose_mg_day: float):
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     """The changed and the unchanged run's sessions from t = 0, as lists per column (JSON-ready; NaN as null)."""
-    from ckdmbd.population import _simulate_patient
+    from ckdmbd.population import simulate_pinned
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
     from ckdmbd.simulation import SolverOptions
 
@@ -155,7 +170,7 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     options = SolverOptions.preset("population", specialised=True)
     runs = {}
     for label, overrides in (("what-if", request.overrides), ("as written", {})):
-        outcome = _simulate_patient(scenarios[label], overrides, options)
+        outcome = simulate_pinned(scenarios[label], overrides, options)
         status, message, table = outcome[0], outcome[1], outcome[2]
         if status != "ok":
             runs[label] = {"status": status, "message": message}

@@ -202,6 +202,9 @@ def page() -> str:
         "<p>Pick a scenario, change the patient, press Run: the model simulates the scenario as written and as "
         "changed (history included, the changes held throughout) and shows each session's pre-dialysis values. "
         "A model, not a patient: not for clinical decisions.</p>",
+        # months 0.5-36 and cinacalcet 0-180 mg/day in 30-mg steps: the server's limits (ckdmbd.app.MAX_MONTHS,
+        # assumed; MAX_CINACALCET_MG_DAY, the Sensipar label's highest daily dose, titrated from 30 mg); the sliders'
+        # ranges come from the server (ckdmbd.app.ADJUSTABLE, sourced there).
         '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
         '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
         'value="12"><label for="cinacalcet">add cinacalcet from day 0 (mg/day, 0: none)</label><input id="cinacalcet" '

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ckdmbd.bounded_read import BoundedReadError, read_bounded_text
 from ckdmbd.parameter_names import NamedParameter, ParameterNameError, lookup
 from ckdmbd.population_draws import Cohort, DrawError, correlate, correlation_matrix, read_cohort
 from ckdmbd.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, with_overrides
@@ -276,15 +277,11 @@ def load_population(path: str | Path, size: int | None = None) -> PopulationSpec
         text = resources.files(BUILTIN_PACKAGE).joinpath(f"{path}.toml").read_text(encoding="utf-8")
         return _with_size(parse_population(text, f"{path}.toml"), size)
     path = Path(path)
-    if not path.is_file():
-        raise _fail(f"cannot read population spec {str(path)!r}: no such file (built-ins: "
-                    f"{', '.join(builtin_populations())})")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _fail(f"cannot read population spec {str(path)!r}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise _fail(f"cannot read population spec {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = read_bounded_text(path, MAX_FILE_BYTES, encoding="utf-8")
+    except BoundedReadError as exc:
+        hint = f" (built-ins: {', '.join(builtin_populations())})" if exc.kind == "missing" else ""
+        raise _fail(f"cannot read population spec {str(path)!r}: {exc}{hint}") from None
     return _with_size(parse_population(text, str(path)), size)
 
 
@@ -375,14 +372,21 @@ class Population:
         samples = self.samples() if samples is None else samples
         options = SolverOptions.preset(spec.accuracy, specialised=True)  # the same solver in every worker
         model(spec.scenario.configuration)  # compiled once here; forked workers inherit it
-        outcomes = run_patients(_simulate_patient, spec.scenario, options, samples, workers, scheduler, progress)
+        outcomes = run_patients(simulate_pinned, spec.scenario, options, samples, workers, scheduler, progress)
         return _collect(spec, samples, outcomes)
 
 
-def _simulate_patient(sc: Scenario, overrides: Mapping[str, float],
-                      options) -> tuple[str, str, pd.DataFrame, float]:
-    """(status, message, sessions, day the run failed at or NaN) of one patient; a failure is a value, never an
-    exception."""
+def simulate_pinned(sc: Scenario, overrides: Mapping[str, float],
+                    options) -> tuple[str, str, pd.DataFrame, float]:
+    """One patient: the scenario ``sc`` with the parameter values ``overrides`` (model units, by symbol) pinned for
+    the whole run, history included, so that events which would set one of them leave it alone; ``options`` are the
+    solver's (:class:`ckdmbd.simulation.SolverOptions`).
+
+    Returns (status, message, pre-dialysis values per session, day the run failed at or NaN); a failure is a value,
+    never an exception. Why it is public: it is the code path of every member of a population
+    (:meth:`Population.run` hands it to :func:`ckdmbd.population_backends.run_patients`), and the what-if app
+    (:func:`ckdmbd.app.simulate_whatif`) runs its two patients through it too, so a patient in the app and the same
+    patient in a population give the same numbers."""
     from ckdmbd.model.configurations import model
     from ckdmbd.protocol import ScaleParameter, SetParameter
     from ckdmbd.sessions import session_output_times, session_table

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ckdmbd.bounded_read import BoundedReadError, read_bounded_text
 from ckdmbd.parameter_names import NamedParameter, ParameterNameError, lookup
 
 MAX_COHORT_ROWS = 100_000
@@ -117,14 +118,11 @@ def read_cohort(raw: Any, configuration: str, spec_source: str, where: str = "co
     if not path.is_absolute() and here.is_file():
         path = here.parent / path
     at = f"{where}.file"
-    if not path.is_file():
-        raise DrawError(f"{at}: cannot read {raw['file']!r}: no such file")
-    if path.stat().st_size > MAX_COHORT_BYTES:
-        raise DrawError(f"{at}: {raw['file']!r} is larger than {MAX_COHORT_BYTES} bytes")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise DrawError(f"{at}: cannot read {raw['file']!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = read_bounded_text(path, MAX_COHORT_BYTES, encoding="utf-8-sig")
+    except BoundedReadError as exc:
+        lead = f"{raw['file']!r} is" if exc.kind == "too_large" else f"cannot read {raw['file']!r}:"
+        raise DrawError(f"{at}: {lead} {exc}") from None
     rows = list(csv.reader(io.StringIO(text)))
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if len(rows) < 2:

@@ -27,7 +27,10 @@ import pandas as pd
 from ckdmbd.labs.analytes import ANALYTES
 from ckdmbd.labs.checks import KDIGO_PTH_ULN_MULTIPLES
 
-DEPOSIT_THRESHOLD_G = 0.01  # a deposit heavier than this counts as one (the validation's "no deposit" band)
+# A deposit heavier than this counts as one. assumed: 0.01 g (10 mg), the upper edge of the "no deposit (0 g)" band of
+# validation case no-calcification-site (validation/cases/no-calcification-site.toml, Steinbach1995: no deposit
+# without a predisposed site), so a numerical trace is not counted; the seed case grows more than 10 g (test_app).
+DEPOSIT_THRESHOLD_G = 0.01
 LAST_DAYS = 28.0
 _CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 _CSS = ("body{font-family:system-ui,sans-serif;margin:0;background:#fafafa;color:#222}main{max-width:1100px;"

@@ -631,8 +631,9 @@ def parse_scenario(text: str, source: str = "<memory>") -> Scenario:
             param, unit, convert = _PATIENT_FIELDS[key]
             overrides[param] = convert(parse_quantity(value, unit, f"patient.{key}"))
             low, high = _PATIENT_LIMITS.get(param, (-math.inf, math.inf))
-            if key == "gfr":
-                _gfr(value, "patient.gfr")
+            if key == "gfr" and _gfr(value, "patient.gfr") <= 0.0:  # the kidney derives its constants from it
+                raise ScenarioError(f"patient.gfr: {show(value)} must be positive (the patient's GFR before any "
+                                    f"event; kidney failure is a set_gfr event, e.g. to 0 mL/min)")
             if key in ("diet_calcium", "diet_phosphorus"):
                 _diet(value, f"patient.{key}")
             if not low < overrides[param] <= high:

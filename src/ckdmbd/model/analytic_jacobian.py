@@ -134,7 +134,7 @@ def _generate(sym, model) -> str:
     n = len(model.state_names)
     time_col = ni  # df/dt is the column after the dynamic states
     state_col = {s: i for i, s in enumerate(sym.states)}
-    printer = _NumbaPrinter()
+    printer = _numba_printer()
     pr = printer.doprint
 
     lines = [f"    {printer.name(s)} = y[{i}]" for i, s in enumerate(sym.states[:ni])]
@@ -243,12 +243,15 @@ def _with_power_rule(expr):
     return expr.replace(lambda e: e.is_Pow and not e.exp.is_Number, lambda e: power(e.base, e.exp))
 
 
-def _numba_printer_class():
-    from sympy.printing.pycode import PythonCodePrinter
+def _numba_printer():
+    """The printer of the generated Jacobian: :class:`ckdmbd.model.symbolic.PythonPrinter` (the symbolic form's own
+    spelling of floats, Max and Min) plus what numba source needs. Built on call, so that importing this module
+    (a cache hit) does not import sympy."""
+    from ckdmbd.model.symbolic import PythonPrinter, SymbolicFormError
 
-    class Printer(PythonCodePrinter):
-        """Python code numba compiles: every symbol prefixed (no clash with the function's own names), floats in
-        full precision, Max/Min as max/min; anything without a spelling here raises SymbolicFormError."""
+    class NumbaPrinter(PythonPrinter):
+        """Every symbol prefixed (no clash with the function's own names), ``SymPow`` as a power; anything without
+        a spelling raises SymbolicFormError (the model then solves with coloured finite differences)."""
 
         def name(self, s) -> str:
             return f"v_{s.name}"
@@ -256,35 +259,11 @@ def _numba_printer_class():
         def _print_Symbol(self, expr):
             return self.name(expr)
 
-        def _print_Float(self, expr):
-            return repr(float(expr))
-
-        def _print_Max(self, expr):
-            return f"max({', '.join(self._print(a) for a in expr.args)})"
-
-        def _print_Min(self, expr):
-            return f"min({', '.join(self._print(a) for a in expr.args)})"
-
         def _print_SymPow(self, expr):
             b, e = expr.args
             return f"({self._print(b)})**({self._print(e)})"
 
         def _print_not_supported(self, expr):
-            from ckdmbd.model.symbolic import SymbolicFormError
-
             raise SymbolicFormError(f"{type(expr).__name__} ({expr}) has no compiled spelling")
 
-    return Printer
-
-
-class _NumbaPrinter:
-    """A lazily built :class:`sympy.printing.pycode.PythonCodePrinter` for numba (sympy imports only when used)."""
-
-    def __init__(self):
-        self._printer = _numba_printer_class()({"fully_qualified_modules": True, "strict": False})
-
-    def name(self, s) -> str:
-        return self._printer.name(s)
-
-    def doprint(self, expr) -> str:
-        return self._printer.doprint(expr)
+    return NumbaPrinter({"fully_qualified_modules": True, "strict": False})

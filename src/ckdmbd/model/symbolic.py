@@ -513,7 +513,7 @@ class SymbolicModel:
         return tuple(p.name for p in self.parameters)
 
     def _code(self) -> tuple[list[str], list[str]]:
-        printer = _PythonPrinter()
+        printer = PythonPrinter()
         lines = [f"    {s.name} = y[{i}]" for i, s in enumerate(self.states)]
         pidx = {n: i for i, n in enumerate(self.model.parameter_names)}
         lines += [f"    {p.name} = p[{pidx[p.name]}]" for p in self.parameters]
@@ -568,7 +568,7 @@ class SymbolicModel:
     def jacobian_function(self) -> Callable[[float, np.ndarray, np.ndarray], np.ndarray]:
         """J(t, y, p) = d f / d y from the symbolic partial derivatives, chained through the outputs (forward mode:
         each output's gradient over the states is its direct partials plus partials times earlier gradients)."""
-        printer = _PythonPrinter()
+        printer = PythonPrinter()
         parts = self.partial_derivatives()
         n = len(self.states)
         body, _ = self._code()
@@ -638,8 +638,12 @@ def _smooth_form(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(sympy.Max, as_max).replace(sympy.Min, as_min)
 
 
-class _PythonPrinter(PythonCodePrinter):
-    """Python code for the expressions: floats in full precision, Max/Min as Python's max/min."""
+class PythonPrinter(PythonCodePrinter):
+    """Python code for the expressions: floats in full precision, Max/Min as Python's max/min.
+
+    The one printer of the symbolic form: :meth:`SymbolicModel.rhs_function` and
+    :meth:`SymbolicModel.jacobian_function` print with it, and the compiled analytic Jacobian
+    (:mod:`ckdmbd.model.analytic_jacobian`) subclasses it, so a number or a kink is spelt the same way everywhere."""
 
     def _print_Float(self, expr):
         return repr(float(expr))

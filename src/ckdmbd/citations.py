@@ -117,6 +117,11 @@ CITATIONS: dict[str, str] = {
         "India (mean serum phosphate 0.50 mmol/L, median FGF23 518 RU/mL). Endocr Connect 2019;8(3). "
         "https://ec.bioscientifica.com/view/journals/ec/8/3/EC-18-0552.xml"
     ),
+    "Block2017Etelcalcetide": (
+        "Block GA, Bushinsky DA, Cunningham J, et al. Effect of etelcalcetide vs placebo on serum parathyroid hormone "
+        "in patients receiving hemodialysis with secondary hyperparathyroidism: two randomized clinical trials. "
+        "JAMA 2017;317:146-155. doi:10.1001/jama.2016.19456 (PMID 28097355)"
+    ),
     "Bhan2006": (
         "Bhan I, Shah A, Holmes J et al. Post-transplant hypophosphatemia: tertiary 'hyper-phosphatoninism'? "
         "Kidney Int 2006;70:1486-1494. doi:10.1038/sj.ki.5001788"

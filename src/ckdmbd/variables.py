@@ -53,6 +53,8 @@ VARIABLES: dict[str, Variable] = {v.column: v for v in (
              conventional_decimals=0),
     Variable("fgf23_pg_mL", "FGF23", "pg/mL", 0),
     Variable("gfr_mL_min", "GFR", "mL/min", 1),
+    Variable("tmp_gfr_mmol_L", "TmP/GFR", "mmol/L", 2, "mg/dL", _P),
+    Variable("phosphate_fe_percent", "Fractional phosphate excretion", "%", 0),
     Variable("ca_x_p_mmol2_L2", "Calcium × phosphate product", "mmol²/L²", 2, "mg²/dL²", _CA * _P,
              conventional_decimals=0),
     Variable("deposit_diameter_cm", "Calcified deposit diameter", "cm", 1),

@@ -117,3 +117,23 @@ def test_cli_bibtex_has_the_keys_of_the_listing():
     assert entries["PetersonRiggs2010"][1]["doi"] == "10.1016/j.bone.2009.08.053"
     bad = runner.invoke(app, ["citations", "no-such-scenario", "--bibtex"], prog_name="ckdmbd")
     assert bad.exit_code == 2 and not bad.stdout
+
+
+def test_every_reference_has_an_identifier_or_says_why_not():
+    """A DOI, a PMID or a URL, or a kind that explains its absence (a book, an abstract, a label, an older article
+    whose identifier could not be verified...); the display text carries the same identifiers."""
+    from ckdmbd.citations import KINDS
+
+    for key, ref in REFERENCES.items():
+        assert ref.kind in KINDS, (key, ref.kind)
+        assert ref.doi or ref.pmid or ref.url or ref.kind != "article", \
+            f"{key}: an article needs a DOI, PMID or URL, or kind='unlinked' (or another kind) saying why not"
+        text = CITATIONS[key]
+        if ref.doi:
+            assert f"doi:{ref.doi}" in text, key  # the form the SBML exporter reads
+        if ref.pmid:
+            assert f"PMID {ref.pmid}" in text, key
+        if ref.url:
+            assert ref.url in text, key
+        if ref.kind in ("unlinked", "secondary", "case", "invariant", "web", "label", "book", "abstract"):
+            assert not ref.doi, key  # a record with a DOI is an article

@@ -43,7 +43,8 @@ CITATIONS: dict[str, str] = {
     ),
     "Agar2011": (
         "Agar BU, Akonur A, Lo YC, Cheung AK, Leypoldt JK. Kinetic model of phosphorus mobilization during and after "
-        "short and conventional hemodialysis. Clin J Am Soc Nephrol 2011;6:2854-2860"
+        "short and conventional hemodialysis. Clin J Am Soc Nephrol 2011;6:2854-2860 (abstract: "
+        "https://www.biocloudy.com/literatureDetail/NDExNzk3Nw==)"
     ),
     "Gotch2007": (
         "Gotch FA, Kotanko P, Thijssen S, Levin NW. The KDIGO guideline for dialysate calcium will result in an "
@@ -124,7 +125,8 @@ CITATIONS: dict[str, str] = {
     ),
     "Silver1986": (
         "Silver J, Naveh-Many T, Mayer H, Schmelzer HJ, Popovtzer MM. Regulation by vitamin D metabolites of "
-        "parathyroid hormone gene transcription in vivo in the rat. J Clin Invest 1986;78:1296-1301"
+        "parathyroid hormone gene transcription in vivo in the rat. J Clin Invest 1986;78:1296-1301 "
+        "(https://www.jci.org/articles/view/112714)"
     ),
     "Brandi2002": (
         "Brandi L, Egfjord M, Olgaard K. Pharmacokinetics of 1,25(OH)2D3 and 1alpha(OH)D3 in normal and uraemic "
@@ -562,7 +564,8 @@ REFERENCES: dict[str, Reference] = {
                            "Semin Dial", 2011, "24", "41-49", kind="unlinked"),
     "Agar2011": _r("Agar BU, Akonur A, Lo YC, Cheung AK, Leypoldt JK", "Kinetic model of phosphorus mobilization "
                    "during and after short and conventional hemodialysis", "Clin J Am Soc Nephrol", 2011, "6",
-                   "2854-2860", kind="unlinked"),
+                   "2854-2860", url="https://www.biocloudy.com/literatureDetail/NDExNzk3Nw==",
+                   note="URL: an abstract of the paper (22 patients, short and conventional sessions)"),
     "Gotch2007": _r("Gotch FA, Kotanko P, Thijssen S, Levin NW", "The KDIGO guideline for dialysate calcium will "
                     "result in an increased incidence of calcium accumulation in hemodialysis patients",
                     "Kidney Int", 2010, "78", "343-350", number="4", doi="10.1038/ki.2010.157", pmid="20520595",
@@ -621,7 +624,7 @@ REFERENCES: dict[str, Reference] = {
                                    kind="unlinked"),
     "Silver1986": _r("Silver J, Naveh-Many T, Mayer H, Schmelzer HJ, Popovtzer MM", "Regulation by vitamin D "
                      "metabolites of parathyroid hormone gene transcription in vivo in the rat", "J Clin Invest",
-                     1986, "78", "1296-1301", kind="unlinked"),
+                     1986, "78", "1296-1301", url="https://www.jci.org/articles/view/112714"),
     "Brandi2002": _r("Brandi L, Egfjord M, Olgaard K", "Pharmacokinetics of 1,25(OH)2D3 and 1alpha(OH)D3 in normal "
                      "and uraemic men", "Nephrol Dial Transplant", 2002, "17", "829-842", number="5",
                      doi="10.1093/ndt/17.5.829"),

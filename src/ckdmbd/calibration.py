@@ -224,7 +224,8 @@ class FitResult:
                        np.array([number(r["ci95_high"]) for r in rows], float),
                        np.array([number(r["se_log"]) for r in rows], float), cov, number(chi),
                        int(gof.get("dof", 0)), dict(gof.get("rms_log_residual", {})), True, "read from file", 0, 0,
-                       failures=[str(f) for f in data.get("failures", [])])
+                       failures=[str(f) for f in data.get("failures", [])],
+                       residuals=list(data.get("residuals", [])))  # the fitted lab values, for the report
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, CalibrationError):
                 raise

@@ -271,8 +271,10 @@ def scenarios() -> None:
 @app.command()
 def citations(
     scenario: Annotated[str, typer.Argument(help="scenario name or file")] = "peterson-riggs-2010",
+    bibtex: Annotated[bool, typer.Option("--bibtex", help="write them as BibTeX (keys: the citation keys)")] = False,
 ) -> None:
-    """List the references a scenario's model and parameters rely on."""
+    """List the references a scenario's model and parameters rely on (--bibtex: as a BibTeX file on stdout)."""
+    from ckdmbd.citations import bibtex as bibtex_file
     from ckdmbd.citations import format_citations
     from ckdmbd.model.configurations import parameters, submodels
     from ckdmbd.scenario import ScenarioError, load_scenario
@@ -283,6 +285,9 @@ def citations(
         _fail(str(exc))
     keys = {k for sm in submodels(sc.configuration) for k in sm.citations}
     keys |= {s for s in parameters(sc.configuration).sources if s != "assumed"}
+    if bibtex:
+        typer.echo(bibtex_file(keys), nl=False)
+        return
     for line in format_citations(keys):
         typer.echo(line)
 

@@ -217,6 +217,7 @@ def forecast_command(
     try:
         sc = load_scenario(scenario)
         result = FitResult.from_dict(json.loads(read_text(fit_file)))  # a regular file of bounded size, or refused
+        labs = fit_observations(result)
     except (ScenarioError, CalibrationError) as exc:
         _fail(str(exc))
     except LabError as exc:
@@ -239,19 +240,17 @@ def forecast_command(
                                 output_interval_h=sc.output_interval_h)
     except CalibrationError as exc:
         _fail(str(exc))
-    from ckdmbd.report import markers, write_outputs
+    from ckdmbd.report import markers, observations, write_outputs
     from ckdmbd.report_html import html_report
     from ckdmbd.sessions import session_table
 
     sessions = session_table(frame, sc.events)
     notes = [f"Median-parameter run with the 5-95 % band of {len(draws)} runs whose patient parameters are drawn "
              f"from the fit's uncertainty ({', '.join(result.names)}; log-normal, Gauss-Newton covariance).",
-             f"Fit quality: chi-square {result.chi_square:.4g} on {result.dof} degrees of freedom (p = "
-             f"{result.p_value:.2g}; rejected below 0.001)"
-             + (". THE FIT FAILED: " + "; ".join(result.failures) if result.failures else "."),
              "A model, not a patient: not for clinical decisions."]
     page = html_report(frame, title=f"{sc.name}: forecast", description=sc.description,
-                       sessions=sessions if len(sessions) else None, markers=markers(sc), notes=notes)
+                       sessions=sessions if len(sessions) else None, markers=markers(sc), notes=notes,
+                       observations=[*labs, *observations(sc)], intro_tables=[fit_verdict_html(result, len(labs))])
     out_dir = out if out is not None else Path("out") / f"{sc.name}-forecast"
     try:
         written = write_outputs(out_dir, {
@@ -268,3 +267,47 @@ def forecast_command(
             low, high = end[col + "_p05"], end[col + "_p95"]
             typer.echo(f"  {col} at the end: {end[col]:.3g} (5-95 %: {low:.3g} - {high:.3g})")
     typer.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def fit_observations(result) -> list:
+    """The fitted lab values of a fit (its residual rows: scenario day, column, observed value in the column's
+    unit) as :class:`ckdmbd.report_html.Observation`, drawn on the forecast's curves at their times; a row that is
+    not a well-formed residual of ours is a bad fit file."""
+    from ckdmbd.calibration import CalibrationError
+    from ckdmbd.report_html import Observation
+    from ckdmbd.variables import clinic
+
+    out = []
+    for k, row in enumerate(result.residuals):
+        try:
+            day, column, value = float(row["time_days"]), str(row["column"]), float(row["observed"])
+            model = row.get("model")
+            model = float(model) if model is not None else math.nan
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CalibrationError(f"fit file: residuals[{k}] is not a fitted lab value "
+                                   f"({exc.__class__.__name__})") from None
+        if column not in FITTED_ANALYTES.values() or not (math.isfinite(day) and math.isfinite(value)):
+            raise CalibrationError(f"fit file: residuals[{k}]: {column!r} on day {day:g} is not a fitted lab value")
+        text = (f"lab value {clinic(column, value, with_unit=True)} on day {day:.1f}, fitted"
+                + (" (at or below the assay's limit: censored)" if row.get("censored") else "")
+                + (f"; fitted model {clinic(column, model, with_unit=True)}" if math.isfinite(model) else ""))
+        out.append(Observation(day, column, value, text))
+    return out
+
+
+def fit_verdict_html(result, n_labs: int) -> str:
+    """The fit's verdict, for the top of the forecast report: ok or FAILED with the reasons, and the goodness of fit
+    it rests on (the honest-fit checks of :func:`ckdmbd.calibration.fit`)."""
+    import html
+
+    gof = (f"chi-square {result.chi_square:.4g} on {result.dof} degrees of freedom (p = {result.p_value:.2g}; the "
+           f"model is rejected below p = 0.001); RMS log residual "
+           + ", ".join(f"{k} {v:.3f}" for k, v in result.rms_log_residual.items()))
+    if result.failures:
+        head = "Fit quality: THE FIT FAILED, do not trust this forecast: " + "; ".join(result.failures)
+    else:
+        head = "Fit quality: the fit passed its checks (no estimate at a bound, identifiable, not rejected)"
+    labs = (f" The {n_labs} fitted lab values are drawn as orange diamonds at their times." if n_labs else
+            " The fit file lists no lab values.")
+    return (f'<p class="fit-verdict{" failed" if result.failures else ""}" id="fit-verdict"><strong>'
+            f"{html.escape(head)}</strong>. {html.escape(gof[0].upper() + gof[1:])}.{html.escape(labs)}</p>")

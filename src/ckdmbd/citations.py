@@ -120,8 +120,8 @@ CITATIONS: dict[str, str] = {
         "rats. Kidney Int 1995;47:1797-1805"
     ),
     "EndocrConnect2019TIO": (
-        "Retrospective analysis of 30 patients with tumour-induced osteomalacia at three tertiary care hospitals in "
-        "India (mean serum phosphate 0.50 mmol/L, median FGF23 518 RU/mL). Endocr Connect 2019;8(3). "
+        "Tumor-induced osteomalacia: experience from three tertiary care centres in India (30 patients; mean serum "
+        "phosphate 0.50 mmol/L, median FGF23 518 RU/mL; corresponding author Bhadada S). Endocr Connect 2019;8(3). "
         "https://ec.bioscientifica.com/view/journals/ec/8/3/EC-18-0552.xml"
     ),
     "Block2017Etelcalcetide": (
@@ -771,6 +771,17 @@ REFERENCES: dict[str, Reference] = {
                             "record 4ec61cd9-d3bc-47fb-9f49-46f450a20b77"),
     "PTXCalciumNeeds2008": _r("", "Quantification of calcium needs after successful subtotal parathyroidectomy in "
                               "CKD 5D patients", "S. Karger AG", 2008, pmid="18758187"),
+    "Urena1995RenalPTHReceptor": _r("Urena P, others", "Parathyroidectomy does not prevent the renal PTH/PTHrP "
+                                    "receptor down-regulation in uremic rats", "Kidney Int", 1995, "47",
+                                    "1797-1805", number="6", kind="unlinked"),
+    "EndocrConnect2019TIO": _r("", "Tumor-induced osteomalacia: experience from three tertiary care "
+                               "centres in India", "Endocr Connect", 2019, "8", number="3",
+                               url="https://ec.bioscientifica.com/view/journals/ec/8/3/EC-18-0552.xml",
+                               note="mean serum phosphate 0.50 mmol/L, median FGF23 518 RU/mL"),
+    "Block2017Etelcalcetide": _r("Block GA, Bushinsky DA, Cunningham J, others", "Effect of etelcalcetide vs "
+                                 "placebo on serum parathyroid hormone in patients receiving hemodialysis with "
+                                 "secondary hyperparathyroidism: two randomized clinical trials", "JAMA", 2017, "317",
+                                 "146-155", number="2", doi="10.1001/jama.2016.19456", pmid="28097355"),
     "Ho2017HungryBone": _r("Ho LY, Wong PN, Sin HK, others", "Risk factors and clinical course of hungry bone "
                            "syndrome after total parathyroidectomy in dialysis patients with secondary "
                            "hyperparathyroidism", "BMC Nephrol", 2017, "18", "12", doi="10.1186/s12882-016-0421-5"),

@@ -9,7 +9,9 @@ Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
    PTH and calcitriol against a tight run (rtol 1e-9); the ratio is to the first row (the former engine, measured
    in the same run), and "/ RR" to libRoadRunner's healthy reference year on a daily grid measured in the same run
    (a machine-speed anchor). Rows: the analytic Jacobian (the default in the model's own solver) and coloured
-   finite differences at the same tolerances.
+   finite differences at the same tolerances; every row but the former engine's factors each step's iteration
+   matrix with the sparse LU (``SolverOptions.lu``, the default), and the "dense LU" rows repeat the analytic ones
+   with the dense LU with partial pivoting, so the two compare within one run.
 2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
    ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
    installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
@@ -78,6 +80,9 @@ def presets() -> dict[str, SolverOptions]:
     rows["population, coloured FD"] = SolverOptions.preset("population", jacobian="coloured", specialised=True)
     rows.update({f"{name}, analytic": SolverOptions.preset(name, specialised=True)
                  for name in ("report", "population", "screen")})
+    if "lu" in SolverOptions.__dataclass_fields__:  # the sparse LU is the default: the dense one for comparison
+        rows.update({f"{name}, analytic, dense LU": SolverOptions.preset(name, specialised=True, lu="dense")
+                     for name in ("report", "population", "screen")})
     return rows
 
 
@@ -117,7 +122,7 @@ def dialysis_rows(repeats: int, anchor: float | None) -> None:
 
     tight = run(SolverOptions(rtol=1e-9, atol=1e-12))
     print("1. dialysis patient-year (default configuration, 156 sessions, daily output)")
-    print(f"   {'accuracy, Jacobian':28s} {'median ms':>10s} {'ratio':>6s} {'/ RR':>6s} {'steps':>7s} "
+    print(f"   {'accuracy, Jacobian':30s} {'median ms':>10s} {'ratio':>6s} {'/ RR':>6s} {'steps':>7s} "
           f"{'rejected':>8s} {'rhs calls':>10s} {'max rel err':>12s}")
     first = None
     for name, opts in presets().items():
@@ -127,7 +132,7 @@ def dialysis_rows(repeats: int, anchor: float | None) -> None:
         err = max_rel_error(r, tight)
         rr = f"{ms / anchor:6.2f}" if anchor else f"{'-':>6s}"
         rejected = f"{r.n_rejected:8d}" if opts.jacobian != "dense" else f"{'-':>8s}"  # the dense driver counts none
-        print(f"   {name:28s} {ms:10.1f} {ms / first:6.2f} {rr} {r.n_steps:7d} {rejected} {r.n_rhs:10d} "
+        print(f"   {name:30s} {ms:10.1f} {ms / first:6.2f} {rr} {r.n_steps:7d} {rejected} {r.n_rhs:10d} "
               f"{err:12.2e}")
     print("   (ratio: to the first row; / RR: to libRoadRunner's healthy reference year, daily grid, this run)")
 

@@ -17,6 +17,11 @@ partial pivoting, Duff, Erisman & Reid, "Direct Methods for Sparse Matrices", 2n
 whose pivot fails the test is factored by the dense LU with partial pivoting instead, so no step depends on the
 order being numerically safe.
 
+Measured (default configuration, 52 dynamic states): E has 296 entries of 2,704; L + U hold 329 in the
+minimum-degree order (446 with reverse Cuthill-McKee, 1,057 in the natural order), 551 multiply-adds per
+factorisation. Over a dialysis patient-year at the report, population and screen presets (8,165, 2,751 and 1,622
+factorisations) no step fell back to the dense LU.
+
 The result travels to the compiled solver as ONE int64 array (:attr:`SparseLU.plan`, layout in
 :func:`pack_plan`), so that the solver's signatures grow by a single argument.
 """

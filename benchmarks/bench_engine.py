@@ -9,7 +9,11 @@ Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
    PTH and calcitriol against a tight run (rtol 1e-9); the ratio is to the first row (the former engine, measured
    in the same run), and "/ RR" to libRoadRunner's healthy reference year on a daily grid measured in the same run
    (a machine-speed anchor). Rows: the analytic Jacobian (the default in the model's own solver) and coloured
-   finite differences at the same tolerances.
+   finite differences at the same tolerances; every row but the former engine's factors each step's iteration
+   matrix with the sparse LU (``SolverOptions.lu``, the default), and the "dense LU" rows repeat the analytic ones
+   with the dense LU with partial pivoting, so the two compare within one run; row 1b alternates the two runs
+   (sparse, dense, sparse, ...) and gives the median of the per-pair ratios, the comparison least moved by a
+   shared machine's drifting load; row 1c times one step's factorisation and stage solves alone.
 2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
    ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
    installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
@@ -78,6 +82,9 @@ def presets() -> dict[str, SolverOptions]:
     rows["population, coloured FD"] = SolverOptions.preset("population", jacobian="coloured", specialised=True)
     rows.update({f"{name}, analytic": SolverOptions.preset(name, specialised=True)
                  for name in ("report", "population", "screen")})
+    if "lu" in SolverOptions.__dataclass_fields__:  # the sparse LU is the default: the dense one for comparison
+        rows.update({f"{name}, analytic, dense LU": SolverOptions.preset(name, specialised=True, lu="dense")
+                     for name in ("report", "population", "screen")})
     return rows
 
 
@@ -117,7 +124,7 @@ def dialysis_rows(repeats: int, anchor: float | None) -> None:
 
     tight = run(SolverOptions(rtol=1e-9, atol=1e-12))
     print("1. dialysis patient-year (default configuration, 156 sessions, daily output)")
-    print(f"   {'accuracy, Jacobian':28s} {'median ms':>10s} {'ratio':>6s} {'/ RR':>6s} {'steps':>7s} "
+    print(f"   {'accuracy, Jacobian':30s} {'median ms':>10s} {'ratio':>6s} {'/ RR':>6s} {'steps':>7s} "
           f"{'rejected':>8s} {'rhs calls':>10s} {'max rel err':>12s}")
     first = None
     for name, opts in presets().items():
@@ -127,9 +134,92 @@ def dialysis_rows(repeats: int, anchor: float | None) -> None:
         err = max_rel_error(r, tight)
         rr = f"{ms / anchor:6.2f}" if anchor else f"{'-':>6s}"
         rejected = f"{r.n_rejected:8d}" if opts.jacobian != "dense" else f"{'-':>8s}"  # the dense driver counts none
-        print(f"   {name:28s} {ms:10.1f} {ms / first:6.2f} {rr} {r.n_steps:7d} {rejected} {r.n_rhs:10d} "
+        print(f"   {name:30s} {ms:10.1f} {ms / first:6.2f} {rr} {r.n_steps:7d} {rejected} {r.n_rhs:10d} "
               f"{err:12.2e}")
     print("   (ratio: to the first row; / RR: to libRoadRunner's healthy reference year, daily grid, this run)")
+
+
+def lu_pair_rows(repeats: int) -> None:
+    """Sparse against dense LU, the two runs alternated (a shared machine's load drifts between table rows):
+    median ms of each and the median of the per-pair ratios."""
+    if "lu" not in SolverOptions.__dataclass_fields__:
+        return
+    start = run_scenario(load_scenario("hemodialysis-adherent")).y[0]
+    events = [Hemodialysis(0.0, HOURS_PER_YEAR), PhosphateBinder(0.0, 2.4, 1.0)]
+    print("1b. the same patient-year, analytic Jacobian, sparse and dense LU alternated")
+    print(f"   {'preset':12s} {'sparse ms':>10s} {'dense ms':>10s} {'median sparse/dense':>20s}")
+    for name in ("report", "population", "screen"):
+        times: dict[str, list[float]] = {"sparse": [], "dense": []}
+        for k in range(repeats + 1):
+            for lu in ("sparse", "dense"):
+                opts = SolverOptions.preset(name, specialised=True, lu=lu)
+                t = time.perf_counter()
+                simulate("default", HOURS_PER_YEAR, events, initial_state=start, solver=opts)
+                if k:  # the first pair warms up
+                    times[lu].append((time.perf_counter() - t) * 1e3)
+        ratio = statistics.median(a / b for a, b in zip(times["sparse"], times["dense"], strict=True))
+        print(f"   {name:12s} {statistics.median(times['sparse']):10.1f} {statistics.median(times['dense']):10.1f} "
+              f"{ratio:20.2f}")
+
+
+def lu_kernel_rows() -> None:
+    """One step's linear algebra alone: factor E = I/(h gamma) - J (the analytic Jacobian at the adherent
+    haemodialysis steady state) and solve the six stages, in a compiled loop (no dispatch in the timing), best of 5
+    loops of 2,000 (the minimum: what the kernels cost when the shared machine lets them run)."""
+    if "lu" not in SolverOptions.__dataclass_fields__:
+        return
+    from numba import njit
+
+    from ckdmbd.model.configurations import model as build_model
+    from ckdmbd.solvers import rosenbrock as rb
+    from ckdmbd.solvers.sparse_lu import NO_PLAN
+
+    @njit(cache=False)
+    def loop(jac, fac, plan, w, b, reps):
+        ni = jac.shape[1]
+        e, piv, xw = np.empty((ni, ni)), np.empty(ni, dtype=np.int64), np.empty(ni)
+        lptr, uptr = np.empty(ni + 1, dtype=np.int64), np.empty(ni + 1, dtype=np.int64)
+        lidx, uidx = np.empty(ni * ni, dtype=np.int64), np.empty(ni * ni, dtype=np.int64)
+        x = b.copy()
+        kinds = 0
+        for _ in range(reps):
+            kind = rb._factor_iteration(jac, fac, e, piv, plan, w, lptr, lidx, uptr, uidx)
+            kinds += kind
+            for _s in range(6):
+                x[:] = b
+                rb._solve_iteration(kind, e, piv, x, plan, xw, lptr, lidx, uptr, uidx)
+        return kinds
+
+    m = build_model("default")
+    ni, n = len(m.states), m.n_states
+    res = run_scenario(load_scenario("hemodialysis-adherent"), solver=SolverOptions(specialised=True))
+    y, p = res.y[0].copy(), res.segment_parameters[-1]
+    jac, fx = np.zeros((n, ni)), np.zeros(n)
+    m.generated._analytic_jacobian(0.0, y, p, jac, fx)
+    opts = SolverOptions.preset("report")
+    w = opts.atol + opts.rtol * np.abs(y[:ni])
+    b = np.random.default_rng(1).standard_normal(n)
+    reps = 2000
+    lu = m.sparse_lu
+    print(f"1c. one step's factorisation + 6 stage solves, {ni} x {ni} implicit block (L + U: {lu.nnz_factors} of "
+          f"{ni * ni} entries, {lu.ordering} order), compiled loop, best of 5 x {reps}")
+    print(f"   {'step h':8s} {'sparse us':>10s} {'dense us':>10s} {'ratio':>6s} {'fallbacks':>10s}")
+    for h in (0.1, 1.0):
+        fac = 1.0 / (h * rb.GAMMA)
+        best = {}
+        fallbacks = 0
+        for name, plan in (("sparse", lu.plan), ("dense", NO_PLAN)):
+            loop(jac, fac, plan, w, b, 1)
+            ts = []
+            for _ in range(5):
+                t = time.perf_counter()
+                k = loop(jac, fac, plan, w, b, reps)
+                ts.append((time.perf_counter() - t) / reps * 1e6)
+            best[name] = min(ts)
+            if name == "sparse":
+                fallbacks = k
+        print(f"   {h:<8g} {best['sparse']:10.1f} {best['dense']:10.1f} {best['sparse'] / best['dense']:6.2f} "
+              f"{fallbacks:>10d}")
 
 
 def healthy_rows(repeats: int, rr) -> None:
@@ -168,6 +258,8 @@ def main() -> None:
     if anchor:
         print(f"anchor: libRoadRunner healthy reference year, daily grid: {anchor:.1f} ms")
     dialysis_rows(repeats, anchor)
+    lu_pair_rows(repeats)
+    lu_kernel_rows()
     healthy_rows(repeats, rr)
     if not args.quick:
         cli_rows(repeats)

@@ -39,6 +39,7 @@ from ckdmbd.protocol import (
 )
 from ckdmbd.renal_indices import renal_phosphate_indices
 from ckdmbd.solvers.rosenbrock import integrate_segment, integrate_segment_coloured
+from ckdmbd.solvers.sparse_lu import NO_PLAN
 
 STATUS_MESSAGES = {
     0: "success",
@@ -134,6 +135,11 @@ class SolverOptions:
     restart_estimate: bool = True
     """At a restart after an event, cap the previous segment's last step by the Hairer-Norsett-Wanner starting
     step estimate at the new state (a session start changes the rates by orders of magnitude)."""
+    lu: str = "sparse"
+    """Factorisation of each step's iteration matrix with a Jacobian pattern (``analytic``/``coloured``):
+    ``sparse``, a fixed fill-reducing order computed once per model (:mod:`ckdmbd.solvers.sparse_lu`), with the
+    dense LU for a step whose pivots fail its threshold test; ``dense``, the dense LU with partial pivoting for
+    every step (the ``dense`` Jacobian always uses it)."""
 
     @classmethod
     def preset(cls, name: str, **overrides) -> SolverOptions:
@@ -149,6 +155,8 @@ class SolverOptions:
             raise ValueError(f"solver backend must be 'rosenbrock' or 'scipy', got {self.backend!r}")
         if self.jacobian not in ("analytic", "coloured", "dense"):
             raise ValueError(f"solver jacobian must be 'analytic', 'coloured' or 'dense', got {self.jacobian!r}")
+        if self.lu not in ("sparse", "dense"):
+            raise ValueError(f"solver lu must be 'sparse' or 'dense', got {self.lu!r}")
         if not (0 < self.rtol < 1) or self.atol <= 0:
             raise ValueError(f"solver tolerances must satisfy 0 < rtol < 1 and atol > 0, got {self.rtol}, {self.atol}")
 
@@ -460,6 +468,7 @@ def simulate(
     seg_params: list[np.ndarray] = []
     jac = model.jacobian if opts.jacobian in ("analytic", "coloured") else None
     analytic = opts.jacobian == "analytic"
+    lu_plan = model.sparse_lu.plan if jac is not None and opts.lu == "sparse" else NO_PLAN
     global _segments_integrated
     _segments_integrated += len(bounds_sorted) - 1
     specialised = opts.specialised
@@ -473,7 +482,7 @@ def simulate(
         integrate = model.generated.integrate_coloured
     else:
         def integrate(*args):
-            return integrate_segment_coloured(model.generated.rhs, *args[:-1])  # no analytic Jacobian here
+            return integrate_segment_coloured(model.generated.rhs, *args[:-2], args[-1])  # no analytic Jacobian
     rejected = 0
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed: set[str] = set()
@@ -498,7 +507,7 @@ def simulate(
             status, y_end, next_out, n_s, n_f, h_last, n_rej = integrate(
                 t0, t1, y, p, t_out, y_out, next_out, opts.rtol, opts.atol, h_last,
                 opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr,
-                jac.col_rows, jac.time_dependent, opts.restart_estimate, analytic)
+                jac.col_rows, jac.time_dependent, opts.restart_estimate, analytic, lu_plan)
             rejected += n_rej
         elif opts.backend == "rosenbrock":
             status, y_end, next_out, n_s, n_f, h_last = integrate_segment(

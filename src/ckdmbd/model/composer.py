@@ -30,6 +30,7 @@ from ckdmbd.model.derivation import derive_checked
 from ckdmbd.model.framework import Process, State, Submodel
 from ckdmbd.model.solver_codegen import specialised_solver_source
 from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
+from ckdmbd.solvers.sparse_lu import SparseLU
 
 ELEMENTS = ("calcium", "phosphate", "water")
 """Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
@@ -124,6 +125,17 @@ class CompiledModel:
     jacobian: JacobianStructure | None = None
     """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
     differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
+    _sparse_lu: SparseLU | None = field(default=None, init=False, repr=False)
+
+    @property
+    def sparse_lu(self) -> SparseLU | None:
+        """The solver's fixed-order sparse LU of the iteration matrix on the Jacobian's pattern (implicit block:
+        the dynamic states), computed on first use (:mod:`ckdmbd.solvers.sparse_lu`); None without a pattern."""
+        if self._sparse_lu is None and self.jacobian is not None:
+            from ckdmbd.solvers.sparse_lu import symbolic_lu
+
+            self._sparse_lu = symbolic_lu(self.jacobian.pattern[:len(self.states)])
+        return self._sparse_lu
 
     @property
     def n_states(self) -> int:
@@ -454,10 +466,10 @@ def _generate_source(
         "@numba.njit(cache=True)",
         "def integrate_coloured(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
         "                       colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate,",
-        "                       analytic):",
+        "                       analytic, lu_plan):",
         "    return _integrate(t0, t1, y0, p, t_out, y_out, first_out, rtol, atol, h_init, max_steps, n_implicit,",
         "                      True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate,",
-        "                      analytic)",
+        "                      analytic, lu_plan)",
         "",
     ]
     return "\n".join(

@@ -112,3 +112,58 @@ def test_page_runs_a_what_if_in_chromium(server, tmp_path):
         assert f'id="{panel}"' in dom
     assert 'id="plot-deposit_mass_g"' not in dom  # no calcification site in this scenario: no deposit panel
     assert 'id="p-dietary_phosphorus"' in dom and "as written 1000" in dom
+
+
+def _post_labs(url: str, body: bytes, query: str = "name=labs.csv") -> tuple[int, dict]:
+    request = urllib.request.Request(f"{url}/api/labs?{query}", data=body, headers={"Content-Type": "text/csv"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode("utf-8"))
+
+
+LABS = """# a patient's labs
+time,analyte,value,unit,sample
+2024-01-01T08:00:00Z,calcium,2.30,mmol/L,pre-dialysis
+2024-01-01T08:00:00Z,phosphate,5.9,mg/dL,pre-dialysis
+2024-01-01T08:00:00Z,pth,450,pg/mL,pre-dialysis
+2024-01-01T08:00:00Z,albumin,38,g/L,
+2024-01-15T08:00:00Z,phosphate,1.70,mmol/L,pre
+"""
+
+
+def test_uploaded_labs_come_back_as_points_on_the_scenario_days(server):
+    status, result = _post_labs(server, LABS.encode())
+    assert status == 200, result
+    assert sorted(p["analyte"] for p in result["points"]) == ["calcium", "phosphate", "phosphate", "pth"]
+    phosphate = sorted((p for p in result["points"] if p["analyte"] == "phosphate"), key=lambda p: p["day"])
+    assert [p["day"] for p in phosphate] == pytest.approx([1 / 3, 14 + 1 / 3])  # 08:00 of the first date = day 1/3
+    assert phosphate[0]["value"] == pytest.approx(5.9 / 3.097, rel=1e-3)  # mg/dL -> mmol/L (30.97 g/mol)
+    assert phosphate[0]["panel"] == "pre_phosphate_mmol_L" and phosphate[0]["sample"] == "pre-dialysis"
+    pth = next(p for p in result["points"] if p["analyte"] == "pth")
+    assert pth["value"] == pytest.approx(450 / 9.43, rel=2e-2) and pth["unit"] == "pmol/L"
+    assert result["not_drawn"] == 1  # the albumin
+    status, dated = _post_labs(server, LABS.encode(), "name=labs.csv&start_date=2023-12-01")
+    assert status == 200 and min(p["day"] for p in dated["points"]) == pytest.approx(31 + 1 / 3)
+
+
+@pytest.mark.parametrize(("body", "query", "message"), [
+    (LABS.replace("5.9,mg/dL", "5.9,furlongs"), "name=mine.csv", r"^mine\.csv: line 4.*unit.*furlongs"),
+    (LABS.replace("2.30", "2,30"), "name=labs.csv", r"^labs\.csv: line 3"),
+    ("time,analyte\n", "name=labs.csv", r"^labs\.csv"),
+    (LABS, "name=labs.csv&start_date=tomorrow", r"^start_date: 'tomorrow' is not a date"),
+    (b"\xff\xfe\x00".decode("latin-1"), "name=labs.csv", r"^labs\.csv|^labs: the file is not UTF-8"),
+])
+def test_a_bad_lab_file_is_one_line_and_400(server, body, query, message):
+    status, error = _post_labs(server, body.encode("utf-8") if "\xff" not in body else b"\xff\xfe\x00", query)
+    assert status == 400, error
+    assert len(error["error"].splitlines()) == 1 and "Traceback" not in error["error"]
+    assert re.search(message, error["error"]), error["error"]
+
+
+def test_a_lab_file_over_the_limit_is_refused_unread(server):
+    from ckdmbd.app import MAX_LAB_BYTES
+
+    status, error = _post_labs(server, b"#" * (MAX_LAB_BYTES + 1))
+    assert status == 400 and error["error"].startswith(f"labs: a file of {MAX_LAB_BYTES + 1} bytes")

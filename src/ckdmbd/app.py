@@ -8,13 +8,21 @@ the machine: the server listens on 127.0.0.1 by default, the page embeds plotly.
 server.
 
 Why a server rather than a static page: a what-if the page has not pre-computed must be simulated, and the model is
-Python. The changes are the same as a population's sampled values (:mod:`ckdmbd.population`): readable parameter
-names with units, pinned for the whole run (history included) so that the scenario's own events do not reset them.
+Python. The changes are readable parameter names with units, as a population's sampled values
+(:mod:`ckdmbd.population`), but they act from t = 0 on ("what if, from now on, ..."): set at t = 0 and held to the
+end, so that the scenario's own later events do not reset them, while the simulated history before t = 0 is the
+scenario's. That history is the same for every what-if, so it runs once and its end is kept
+(:mod:`ckdmbd.app_history`); a what-if then costs only its own months (the seed case: 30 months, not 12 years).
 
 API (JSON): ``GET /api/scenarios`` lists the scenarios and the adjustable parameters with their defaults and units;
 ``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day}``
 returns the
 sessions of the changed and the unchanged run, or ``{"error": "one line naming the field"}`` with status 400.
+``POST /api/labs?name=FILE[&start_date=YYYY-MM-DD]`` with a lab CSV as the body (the format ``ckdmbd labs check`` and
+``ckdmbd fit`` read, :mod:`ckdmbd.labs.io_csv`, at most :data:`MAX_LAB_BYTES`) returns the calcium, phosphate and PTH
+results placed on the scenario's days (``start_date``: the date of t = 0; without it the first sample's date is day
+0, as ``ckdmbd fit`` does by default), or the reader's one-line error with status 400. The upload is parsed as data
+only (never run, never stored).
 """
 
 from __future__ import annotations
@@ -22,11 +30,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 ADJUSTABLE = {
     # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows.
@@ -55,6 +63,9 @@ MAX_CINACALCET_MG_DAY = 180.0  # the label's highest daily dose, titrated up fro
 COLUMNS = ("pre_phosphate_mmol_L", "pre_calcium_mmol_L", "pre_pth_pmol_L", "deposit_mass_g")
 MAX_MONTHS = 36.0  # assumed: a what-if over up to 3 years (the page waits for the answer; longer runs: `ckdmbd run`)
 MAX_BODY_BYTES = 10_000  # assumed: a request is a few hundred bytes of JSON; a larger one is refused unread
+MAX_LAB_BYTES = 1_000_000  # assumed: ~20,000 results of a long lab CSV (50 bytes a row), decades of monthly labs
+LAB_PANELS = {  # analyte of the lab series (canonical unit) -> the page's panel (the same unit)
+    "calcium": "pre_calcium_mmol_L", "phosphate": "pre_phosphate_mmol_L", "pth": "pre_pth_pmol_L"}
 
 
 class WhatIfError(ValueError):
@@ -156,9 +167,7 @@ def _with_cinacalcet(scenario: str, dose_mg_day: float):
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     """The changed and the unchanged run's sessions from t = 0, as lists per column (JSON-ready; NaN as null)."""
-    from ckdmbd.population import simulate_pinned
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
-    from ckdmbd.simulation import SolverOptions
 
     base = load_scenario(request.scenario)
     try:
@@ -167,17 +176,71 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
         scenarios = {"what-if": with_overrides(changed, months), "as written": with_overrides(base, months)}
     except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
         raise WhatIfError(str(exc).replace("--duration:", "months:", 1)) from None
-    options = SolverOptions.preset("population", specialised=True)
-    runs = {}
-    for label, overrides in (("what-if", request.overrides), ("as written", {})):
-        outcome = simulate_pinned(scenarios[label], overrides, options)
-        status, message, table = outcome[0], outcome[1], outcome[2]
-        if status != "ok":
-            runs[label] = {"status": status, "message": message}
-            continue
-        runs[label] = {"status": "ok", "start_day": _json_list(table["start_day"])}
-        runs[label].update({c: _json_list(table[c]) for c in COLUMNS if c in table})
+    runs = {"what-if": _run(scenarios["what-if"], request.overrides),
+            "as written": _as_written(request.scenario, request.months)}
     return {"scenario": request.scenario, "months": request.months, "runs": runs}
+
+
+def _run(sc, overrides: dict[str, float]) -> dict[str, Any]:
+    """One run's sessions from t = 0 (JSON-ready), continued from the scenario's kept history."""
+    from ckdmbd.app_history import predialysis_from_now
+    from ckdmbd.simulation import SolverOptions
+
+    options = SolverOptions.preset("population", specialised=True)
+    status, message, table, _ = predialysis_from_now(sc, overrides, options)
+    if status != "ok":
+        return {"status": status, "message": message}
+    run = {"status": "ok", "start_day": _json_list(table["start_day"])}
+    run.update({c: _json_list(table[c]) for c in COLUMNS if c in table})
+    return run
+
+
+@lru_cache(maxsize=32)  # assumed: a few scenarios and durations explored at a time
+def _as_written(scenario: str, months: float) -> dict[str, Any]:
+    """The scenario as written over ``months``: the same for every what-if of it, so it is simulated once (callers
+    must not change the answer)."""
+    from ckdmbd.scenario import load_scenario, with_overrides
+
+    return _run(with_overrides(load_scenario(scenario), f"{months:g} months"), {})
+
+
+def lab_points(text: str, name: str = "labs.csv", start_date: str | None = None) -> dict[str, Any]:
+    """A lab CSV's calcium, phosphate and PTH results on the scenario's days (JSON-ready), read by the same reader
+    as ``ckdmbd labs check`` (its one-line errors as :class:`WhatIfError`); other analytes are counted, not drawn."""
+    import pandas as pd
+
+    from ckdmbd.labs import LabError, parse_csv
+
+    source = "".join(c for c in name if c.isprintable())[:80] or "labs.csv"
+    try:
+        series = parse_csv(text, source, sort=True)
+    except LabError as exc:
+        raise WhatIfError(" ".join(str(exc).split())) from None
+    if series.attrs.get("time_kind") == "datetime":
+        times = pd.to_datetime(series["time"])
+        times = times.dt.tz_convert(None) if times.dt.tz is not None else times
+        if start_date:
+            try:
+                origin = pd.Timestamp(start_date)
+                if len(start_date) != 10:
+                    raise ValueError(start_date)
+            except ValueError:
+                raise WhatIfError(f"start_date: {start_date[:40]!r} is not a date (YYYY-MM-DD)") from None
+            placement = f"day 0 (t = 0) is {origin.date().isoformat()}"
+        else:
+            origin = times.min().normalize()
+            placement = f"the first sample's date ({origin.date().isoformat()}) is day 0"
+        days = (times - origin) / pd.Timedelta(days=1)
+    else:
+        if start_date:
+            raise WhatIfError("start_date: this file gives day numbers, not dates; its days are the scenario's")
+        days, placement = series["day"], "the file's day numbers are the scenario's days"
+    points = [{"analyte": row.analyte, "panel": LAB_PANELS[row.analyte], "day": round(float(day), 6),
+               "value": round(float(row.value), 6), "unit": row.unit, "sample": row.sample or "",
+               "reported": f"{row.reported_value:g} {row.reported_unit}"}
+              for row, day in zip(series.itertuples(), days, strict=True) if row.analyte in LAB_PANELS]
+    others = int((~series["analyte"].isin(list(LAB_PANELS))).sum())
+    return {"source": source, "placement": placement, "points": points, "not_drawn": others}
 
 
 def _json_list(series) -> list[float | None]:
@@ -215,8 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
 
     def do_POST(self) -> None:
-        if urlparse(self.path).path != "/api/simulate":
-            self._json(HTTPStatus.NOT_FOUND, {"error": "POST /api/simulate only"})
+        url = urlparse(self.path)
+        if url.path == "/api/labs":
+            self._labs(parse_qs(url.query))
+            return
+        if url.path != "/api/simulate":
+            self._json(HTTPStatus.NOT_FOUND, {"error": "POST /api/simulate or /api/labs only"})
             return
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= MAX_BODY_BYTES:
@@ -235,6 +302,26 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.BAD_REQUEST, {"error": " ".join(str(exc).split())})
                 return
             raise
+        self._json(HTTPStatus.OK, result)
+
+    def _labs(self, query: dict[str, list[str]]) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_LAB_BYTES:
+            if length <= 8 * MAX_LAB_BYTES:  # read and dropped, so that the client reads the answer (no broken pipe)
+                for start in range(0, length, 65536):
+                    self.rfile.read(min(65536, length - start))
+            self.close_connection = True
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"labs: a file of {length} bytes (1-{MAX_LAB_BYTES})"})
+            return
+        try:
+            text = self.rfile.read(length).decode("utf-8-sig")
+            result = lab_points(text, query.get("name", ["labs.csv"])[0], query.get("start_date", [None])[0])
+        except UnicodeDecodeError:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "labs: the file is not UTF-8 text (a CSV is expected)"})
+            return
+        except WhatIfError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
         self._json(HTTPStatus.OK, result)
 
 

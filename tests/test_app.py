@@ -144,6 +144,13 @@ def test_uploaded_labs_come_back_as_points_on_the_scenario_days(server):
     pth = next(p for p in result["points"] if p["analyte"] == "pth")
     assert pth["value"] == pytest.approx(450 / 9.43, rel=2e-2) and pth["unit"] == "pmol/L"
     assert result["not_drawn"] == 1  # the albumin
+    assert next(p for p in result["points"] if p["analyte"] == "calcium")["sample"] == "pre-dialysis"
+    from importlib import resources
+
+    shipped = resources.files("ckdmbd.examples").joinpath("seed-case-labs.csv").read_bytes()  # some rows: no sample
+    status, seed = _post_labs(server, shipped, "name=seed-case-labs.csv&start_date=2000-01-01")
+    assert status == 200 and {p["sample"] for p in seed["points"]} >= {"", "pre-dialysis"}
+    assert {p["analyte"] for p in seed["points"]} == {"calcium", "phosphate", "pth"}
     status, dated = _post_labs(server, LABS.encode(), "name=labs.csv&start_date=2023-12-01")
     assert status == 200 and min(p["day"] for p in dated["points"]) == pytest.approx(31 + 1 / 3)
 
@@ -167,3 +174,26 @@ def test_a_lab_file_over_the_limit_is_refused_unread(server):
 
     status, error = _post_labs(server, b"#" * (MAX_LAB_BYTES + 1))
     assert status == 400 and error["error"].startswith(f"labs: a file of {MAX_LAB_BYTES + 1} bytes")
+
+
+@pytest.mark.slow  # ~15 s: Chromium, one month of a 5-year dialysis history
+def test_page_draws_uploaded_labs_on_the_curves_in_chromium(server, tmp_path):
+    """Labs linked in the URL are posted as an upload would be and drawn as markers on their panels; a bad file
+    gives the reader's one line on the page."""
+    from urllib.parse import quote
+
+    labs = ("day,analyte,value,unit,sample\n3,phosphate,1.9,mmol/L,pre\n10,phosphate,2.1,mmol/L,pre\n"
+            "10,pth,60,pmol/L,pre\n")
+    dom = _drive(server, f"scenario=hemodialysis-adherent&months=1&run=1&labs={quote(labs)}", tmp_path,
+                 budget_ms=120_000, timeout_s=300)
+    assert 'id="labs-note" data-state="done"' in dom and "3 results drawn" in dom
+    phosphate = dom[dom.index('id="plot-pre_phosphate_mmol_L"'):dom.index('id="plot-pre_calcium_mmol_L"')]
+    assert "uploaded labs" in phosphate  # the markers' legend entry on the phosphate panel
+    calcium = dom[dom.index('id="plot-pre_calcium_mmol_L"'):dom.index('id="plot-pre_pth_pmol_L"')]
+    assert "uploaded labs" not in calcium  # no calcium in the file: nothing drawn there
+    bad = quote(labs.replace("1.9,mmol/L", "1.9,furlongs"))
+    proc = run_chromium(chromium(), f"{server}/?scenario=hemodialysis-adherent&labs={bad}", tmp_path, "--dump-dom",
+                        budget_ms=60_000, timeout_s=120)
+    assert 'id="labs-note" data-state="error"' in proc.stdout, proc.stdout[-1500:]
+    assert "linked labs: line 2" in proc.stdout  # the reader's message names the row
+    assert console_problems(proc.stderr) == []

@@ -236,7 +236,7 @@ def lab_points(text: str, name: str = "labs.csv", start_date: str | None = None)
             raise WhatIfError("start_date: this file gives day numbers, not dates; its days are the scenario's")
         days, placement = series["day"], "the file's day numbers are the scenario's days"
     points = [{"analyte": row.analyte, "panel": LAB_PANELS[row.analyte], "day": round(float(day), 6),
-               "value": round(float(row.value), 6), "unit": row.unit, "sample": row.sample or "",
+               "value": round(float(row.value), 6), "unit": row.unit, "sample": row.sample if isinstance(row.sample, str) else "",
                "reported": f"{row.reported_value:g} {row.reported_unit}"}
               for row, day in zip(series.itertuples(), days, strict=True) if row.analyte in LAB_PANELS]
     others = int((~series["analyte"].isin(list(LAB_PANELS))).sum())

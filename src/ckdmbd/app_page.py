@@ -1,7 +1,8 @@
 """The page ``ckdmbd app`` serves (:mod:`ckdmbd.app`): controls, plots and a table, filled by its own server's API.
 
 URL parameters preset the controls, so a what-if can be linked or tested: ``?scenario=seed-case&binder_adherence=1
-&months=6&run=1`` (``run=1`` simulates on load). plotly.js is embedded (the report's bundle); the page requests
+&months=6&run=1`` (``run=1`` simulates on load); ``labs=`` (a lab CSV's text, URL-encoded) and ``labs_date=``
+(YYYY-MM-DD of day 0) preset an uploaded lab series. plotly.js is embedded (the report's bundle); the page requests
 nothing but its own server (Content-Security-Policy ``connect-src 'self'``).
 """
 
@@ -181,38 +182,48 @@ async function run() {
 
 async function uploadLabs() {
   const file = document.getElementById("labs").files[0];
-  const note = document.getElementById("labs-note");
-  document.getElementById("error").textContent = "";
-  if (!file) { labs = null; note.textContent = ""; if (lastResult) show(lastResult); return; }
-  if (file.size > LAB_LIMIT) {  // the server's limit (ckdmbd.app.MAX_LAB_BYTES): said before sending anything
+  if (!file) {
     labs = null;
-    note.textContent = "";
-    document.getElementById("error").textContent = `labs: a file of ${file.size} bytes (1-${LAB_LIMIT})`;
-    document.body.dataset.labs = "error";
+    document.getElementById("labs-note").textContent = "";
+    if (lastResult) show(lastResult);
     return;
   }
-  const query = new URLSearchParams({name: file.name});
+  await postLabs(file.name, file.size, () => file.text());
+}
+
+async function postLabs(name, size, read) {
+  // the file goes to the server as data (POST /api/labs, parsed by the reader of `ckdmbd labs check`, never stored)
+  const note = document.getElementById("labs-note");
+  document.getElementById("error").textContent = "";
+  if (size > LAB_LIMIT) {  // the server's limit (ckdmbd.app.MAX_LAB_BYTES): said before sending anything
+    labs = null;
+    note.textContent = "";
+    document.getElementById("error").textContent = `labs: a file of ${size} bytes (1-${LAB_LIMIT})`;
+    document.getElementById("labs-note").dataset.state = "error";
+    return;
+  }
+  const query = new URLSearchParams({name: name});
   const date = document.getElementById("labs-date").value;
   if (date) query.set("start_date", date);
-  document.body.dataset.labs = "loading";
+  document.getElementById("labs-note").dataset.state = "loading";
   try {
     const response = await fetch("/api/labs?" + query.toString(), {method: "POST",
-      headers: {"Content-Type": "text/csv"}, body: await file.text()});
+      headers: {"Content-Type": "text/csv"}, body: await read()});
     const payload = await response.json();
     if (!response.ok) {
       labs = null;
       note.textContent = "";
       document.getElementById("error").textContent = payload.error;
-      document.body.dataset.labs = "error";
+      document.getElementById("labs-note").dataset.state = "error";
     } else {
       labs = payload;
       note.textContent = `${payload.points.length} results drawn (${payload.placement})` +
         (payload.not_drawn ? `; ${payload.not_drawn} of other analytes not drawn` : "");
-      document.body.dataset.labs = "done";
+      document.getElementById("labs-note").dataset.state = "done";
     }
   } catch (err) {
     document.getElementById("error").textContent = "the ckdmbd app server did not answer: " + err;
-    document.body.dataset.labs = "error";
+    document.getElementById("labs-note").dataset.state = "error";
   }
   if (lastResult) show(lastResult);
 }
@@ -233,6 +244,11 @@ async function start() {
   document.getElementById("run").addEventListener("click", run);
   document.getElementById("labs").addEventListener("change", uploadLabs);
   document.getElementById("labs-date").addEventListener("change", uploadLabs);
+  if (params.has("labs_date")) document.getElementById("labs-date").value = params.get("labs_date");
+  if (params.has("labs")) {  // a linked lab series (the CSV's text in the URL), posted as an uploaded file would be
+    const text = params.get("labs");
+    await postLabs("linked labs", new Blob([text]).size, async () => text);
+  }
   document.body.dataset.state = "ready";
   if (params.get("run") === "1") run();
 }

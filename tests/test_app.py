@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 from browser import chromium, console_problems, run_chromium
 
@@ -49,6 +50,9 @@ def test_dialysis_scenarios_include_the_seed_case_and_its_what_ifs():
     ({"scenario": "seed-case", "changes": {"dietary_phosphorus": "5 furlongs"}}, "changes.dietary_phosphorus"),
     ({"scenario": "seed-case", "colour": "red"}, "colour: unknown field"),
     ({"scenario": "seed-case", "cinacalcet": -30}, "cinacalcet: -30 must be a daily dose in mg from 0"),
+    ({"scenario": "seed-case", "months": 2, "cinacalcet": 30, "cinacalcet_day": 61},
+     r"cinacalcet_day: 61 must be a day in \[0, 60.875\) \(the run's 2 months\)"),
+    ({"scenario": "seed-case", "cinacalcet_day": "soon"}, "cinacalcet_day: 'soon' must be a day"),
     (["seed-case"], "request: expected a JSON object"),
 ])
 def test_malformed_requests_are_one_line(body, message):
@@ -197,3 +201,21 @@ def test_page_draws_uploaded_labs_on_the_curves_in_chromium(server, tmp_path):
     assert 'id="labs-note" data-state="error"' in proc.stdout, proc.stdout[-1500:]
     assert "linked labs: line 2" in proc.stdout  # the reader's message names the row
     assert console_problems(proc.stderr) == []
+
+
+def test_moving_the_added_cinacalcet_on_the_timeline(server):
+    """Cinacalcet from day 20 instead of day 0: PTH the same as without it before day 20, lower than that after."""
+    def pth(**extra):
+        status, result = _post(server, json.dumps({"scenario": "hemodialysis-nonadherent", "months": 2,
+                                                   **extra}).encode())
+        assert status == 200, result
+        run = result["runs"]["what-if"]
+        return np.array(run["start_day"]), np.array(run["pre_pth_pmol_L"], dtype=float)
+
+    days, none = pth()
+    _, early = pth(cinacalcet=60)
+    late_days, late = pth(cinacalcet=60, cinacalcet_day=20)
+    assert np.array_equal(days, late_days)
+    before, after = days < 20, days > 30
+    np.testing.assert_allclose(late[before], none[before], rtol=1e-9)
+    assert np.all(late[after] < 0.9 * none[after]) and early[days < 20].mean() < 0.9 * none[days < 20].mean()

@@ -15,8 +15,8 @@ scenario's. That history is the same for every what-if, so it runs once and its 
 (:mod:`ckdmbd.app_history`); a what-if then costs only its own months (the seed case: 30 months, not 12 years).
 
 API (JSON): ``GET /api/scenarios`` lists the scenarios and the adjustable parameters with their defaults and units;
-``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day}``
-returns the
+``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day,
+"cinacalcet_day": D}`` (the added cinacalcet starts on day D, default 0: an event of the timeline moved) returns the
 sessions of the changed and the unchanged run, or ``{"error": "one line naming the field"}`` with status 400.
 ``POST /api/labs?name=FILE[&start_date=YYYY-MM-DD]`` with a lab CSV as the body (the format ``ckdmbd labs check`` and
 ``ckdmbd fit`` read, :mod:`ckdmbd.labs.io_csv`, at most :data:`MAX_LAB_BYTES`) returns the calcium, phosphate and PTH
@@ -119,7 +119,8 @@ class WhatIf:
     scenario: str
     overrides: dict[str, float]  # {symbol: model-unit value}
     months: float
-    cinacalcet_mg_day: float = 0.0  # an added oral cinacalcet prescription from t = 0 (0: none)
+    cinacalcet_mg_day: float = 0.0  # an added oral cinacalcet prescription (0: none) ...
+    cinacalcet_day: float = 0.0  # ... from this day on (>= 0: after the kept history)
 
 
 def parse_request(body: Any) -> WhatIf:
@@ -128,9 +129,10 @@ def parse_request(body: Any) -> WhatIf:
 
     if not isinstance(body, dict):
         raise WhatIfError("request: expected a JSON object with scenario, changes and months")
-    unknown = sorted(set(body) - {"scenario", "changes", "months", "cinacalcet"})
+    unknown = sorted(set(body) - {"scenario", "changes", "months", "cinacalcet", "cinacalcet_day"})
     if unknown:
-        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months, cinacalcet)")
+        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months, cinacalcet, "
+                          f"cinacalcet_day)")
     scenario = body.get("scenario")
     if scenario not in dialysis_scenarios():
         raise WhatIfError(f"scenario: {scenario!r} is not a built-in dialysis scenario "
@@ -154,15 +156,21 @@ def parse_request(body: Any) -> WhatIf:
     if isinstance(dose, bool) or not isinstance(dose, int | float) or not 0 <= dose <= MAX_CINACALCET_MG_DAY:
         raise WhatIfError(f"cinacalcet: {dose!r} must be a daily dose in mg from 0 (none) to "
                           f"{MAX_CINACALCET_MG_DAY:g}")
-    return WhatIf(scenario, overrides, float(months), float(dose))
+    day = body.get("cinacalcet_day", 0)
+    last = float(months) * 30.4375
+    if isinstance(day, bool) or not isinstance(day, int | float) or not 0 <= day < last:
+        raise WhatIfError(f"cinacalcet_day: {day!r} must be a day in [0, {last:g}) (the run's {float(months):g} "
+                          f"months)")
+    return WhatIf(scenario, overrides, float(months), float(dose), float(day))
 
 
-def _with_cinacalcet(scenario: str, dose_mg_day: float):
-    """The scenario with oral cinacalcet added from t = 0: a child scenario (``extends``), parsed like a file."""
+def _with_cinacalcet(scenario: str, dose_mg_day: float, day: float = 0.0):
+    """The scenario with oral cinacalcet added from ``day`` (>= 0): a child scenario (``extends``), parsed like a
+    file."""
     from ckdmbd.scenario import parse_scenario
 
     return parse_scenario(f'[scenario]\nextends = "{scenario}"\nname = "{scenario}-what-if"\n\n[[events]]\n'
-                          f'type = "cinacalcet"\ntime = "0 days"\ndose = "{dose_mg_day:g} mg/day"\n', "what-if")
+                          f'type = "cinacalcet"\ntime = "{day!r} days"\ndose = "{dose_mg_day:g} mg/day"\n', "what-if")
 
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
@@ -171,7 +179,8 @@ def simulate_whatif(request: WhatIf) -> dict[str, Any]:
 
     base = load_scenario(request.scenario)
     try:
-        changed = _with_cinacalcet(request.scenario, request.cinacalcet_mg_day) if request.cinacalcet_mg_day else base
+        changed = _with_cinacalcet(request.scenario, request.cinacalcet_mg_day,
+                                   request.cinacalcet_day) if request.cinacalcet_mg_day else base
         months = f"{request.months:g} months"
         scenarios = {"what-if": with_overrides(changed, months), "as written": with_overrides(base, months)}
     except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
@@ -236,7 +245,8 @@ def lab_points(text: str, name: str = "labs.csv", start_date: str | None = None)
             raise WhatIfError("start_date: this file gives day numbers, not dates; its days are the scenario's")
         days, placement = series["day"], "the file's day numbers are the scenario's days"
     points = [{"analyte": row.analyte, "panel": LAB_PANELS[row.analyte], "day": round(float(day), 6),
-               "value": round(float(row.value), 6), "unit": row.unit, "sample": row.sample if isinstance(row.sample, str) else "",
+               "value": round(float(row.value), 6), "unit": row.unit,
+               "sample": row.sample if isinstance(row.sample, str) else "",  # not stated: None (NaN in a frame)
                "reported": f"{row.reported_value:g} {row.reported_unit}"}
               for row, day in zip(series.itertuples(), days, strict=True) if row.analyte in LAB_PANELS]
     others = int((~series["analyte"].isin(list(LAB_PANELS))).sum())

@@ -165,7 +165,8 @@ async function run() {
   try {
     const response = await fetch("/api/simulate", {method: "POST", headers: {"Content-Type": "application/json"},
       body: JSON.stringify({scenario: scenario, changes: changes(), months: months,
-                            cinacalcet: Number(document.getElementById("cinacalcet").value)})});
+                            cinacalcet: Number(document.getElementById("cinacalcet").value),
+                            cinacalcet_day: Number(document.getElementById("cinacalcet-day").value)})});
     const payload = await response.json();
     if (!response.ok) {
       document.getElementById("error").textContent = payload.error;
@@ -236,6 +237,7 @@ async function start() {
   if (params.has("scenario")) select.value = params.get("scenario");
   if (params.has("months")) document.getElementById("months").value = params.get("months");
   if (params.has("cinacalcet")) document.getElementById("cinacalcet").value = params.get("cinacalcet");
+  if (params.has("cinacalcet_day")) document.getElementById("cinacalcet-day").value = params.get("cinacalcet_day");
   const months = document.getElementById("months");
   const preset = () => { months.value = catalogue.find(s => s.name === select.value).months; };
   select.addEventListener("change", () => { sliders(select.value); preset(); });
@@ -276,8 +278,10 @@ def page() -> str:
         # ranges come from the server (ckdmbd.app.ADJUSTABLE, sourced there).
         '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
         '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
-        'value="12"><label for="cinacalcet">add cinacalcet from day 0 (mg/day, 0: none)</label><input id="cinacalcet" '
-        'type="number" min="0" max="180" step="30" value="0"><label for="labs">labs of the patient (CSV as for ckdmbd '
+        'value="12"><label for="cinacalcet">add cinacalcet (mg/day, 0: none)</label><input id="cinacalcet" '
+        'type="number" min="0" max="180" step="30" value="0"><label for="cinacalcet-day">... from day</label>'
+        '<input id="cinacalcet-day" type="number" min="0" max="1095" step="1" value="0">'
+        '<label for="labs">labs of the patient (CSV as for ckdmbd '
         'labs check; drawn on the curves)</label><input id="labs" type="file" accept=".csv,text/csv">'
         '<label for="labs-date">date of day 0 (default: the date of the first sample)</label><input id="labs-date" '
         'type="date"><div id="labs-note"></div><br><button id="run">Run</button></div>'

@@ -74,3 +74,15 @@ def test_a_failed_history_is_said_in_one_line(scenario):
     bad = app_history.predialysis_from_now(scenario, {}, SolverOptions.preset("population", specialised=True,
                                                                                max_steps_per_segment=3))
     assert bad[0] == "failed" and len(bad[1].splitlines()) == 1 and bad[1]
+
+
+def test_the_app_keeps_its_histories_before_the_first_run(monkeypatch):
+    """``ckdmbd app`` simulates the histories in the background: the first Run then finds its history kept."""
+    from ckdmbd import app
+
+    monkeypatch.setattr(app, "dialysis_scenarios", lambda: ("kidney-transplant",))
+    app.warm_histories()
+    before = dict(app_history.runs)
+    app.simulate_whatif(app.parse_request({"scenario": "kidney-transplant", "months": 0.5,
+                                           "changes": {"dietary_phosphorus": "900 mg/day"}}))
+    assert app_history.runs["history"] == before["history"] and app_history.runs["kept"] >= before["kept"] + 1

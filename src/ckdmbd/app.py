@@ -335,6 +335,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, result)
 
 
+def warm_histories() -> None:
+    """Simulate and keep every offered scenario's history (the seed case's first): the first Run of each is then as
+    fast as the later ones. Meant for a background thread of ``ckdmbd app``; a failure is left to the Run to say."""
+    from ckdmbd.app_history import history_end
+    from ckdmbd.scenario import load_scenario
+    from ckdmbd.simulation import SolverOptions
+
+    options = SolverOptions.preset("population", specialised=True)
+    names = sorted(dialysis_scenarios(), key=lambda n: n != "seed-case")
+    for name in names:
+        try:
+            history_end(load_scenario(name), options)
+        except Exception:  # the Run that needs this history says the error, in one line
+            continue
+
+
 def make_server(host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     """The what-if server (``port`` 0: any free port, read it from ``server.server_address``)."""
     return ThreadingHTTPServer((host, port), _Handler)

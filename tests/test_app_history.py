@@ -86,3 +86,18 @@ def test_the_app_keeps_its_histories_before_the_first_run(monkeypatch):
     app.simulate_whatif(app.parse_request({"scenario": "kidney-transplant", "months": 0.5,
                                            "changes": {"dietary_phosphorus": "900 mg/day"}}))
     assert app_history.runs["history"] == before["history"] and app_history.runs["kept"] >= before["kept"] + 1
+
+
+def test_a_history_only_run_and_its_arguments():
+    """``duration_h`` = 0 runs the history alone (the actions at t = 0 are not applied); without a history, or with
+    a negative first step, the arguments are refused by name."""
+    from ckdmbd.protocol import SetGFR
+
+    with pytest.raises(ValueError, match="duration must be a positive"):
+        simulate("default", 0.0)
+    with pytest.raises(ValueError, match="initial step must be a non-negative"):
+        simulate("default", 24.0, initial_step_h=-1.0)
+    history = simulate("default", 0.0, [SetGFR(-240.0, 30.0), SetGFR(0.0, 5.0)], start_h=-480.0)
+    assert history.ok and list(history.t_h) == [0.0]
+    assert history.state("gfr")[-1] == pytest.approx(1.8) and history.final_step_h > 0  # 30 mL/min in L/h, not 5
+    assert history.final_parameters is not None and len(history.final_parameters) == len(dict(history.parameters))

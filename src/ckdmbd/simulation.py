@@ -416,6 +416,8 @@ def simulate(
     opts = solver or SolverOptions()
     if not np.isfinite(duration_h) or duration_h < 0 or (duration_h == 0 and not start_h < 0):
         raise ValueError(f"duration must be a positive number of hours, got {duration_h}")
+    if not np.isfinite(initial_step_h) or initial_step_h < 0:
+        raise ValueError(f"initial step must be a non-negative number of hours, got {initial_step_h}")
     if output_times_h is None:
         if not np.isfinite(output_interval_h) or output_interval_h <= 0:
             raise ValueError(f"output interval must be positive, got {output_interval_h} h")

@@ -45,6 +45,12 @@ _lock = threading.Lock()
 runs = {"history": 0, "kept": 0}  # history runs done / answered from a kept history (for tests and benchmarks)
 
 
+def forget() -> None:
+    """Drop every kept history (the next what-if of each scenario simulates it again)."""
+    with _lock:
+        _kept.clear()
+
+
 def _actions(sc, pinned: Mapping[str, float]) -> list:
     """The scenario's primitive actions, at the times the full run would apply them, without any that would set a
     pinned parameter."""

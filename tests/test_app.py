@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 from browser import chromium, console_problems, run_chromium
 
@@ -49,6 +50,9 @@ def test_dialysis_scenarios_include_the_seed_case_and_its_what_ifs():
     ({"scenario": "seed-case", "changes": {"dietary_phosphorus": "5 furlongs"}}, "changes.dietary_phosphorus"),
     ({"scenario": "seed-case", "colour": "red"}, "colour: unknown field"),
     ({"scenario": "seed-case", "cinacalcet": -30}, "cinacalcet: -30 must be a daily dose in mg from 0"),
+    ({"scenario": "seed-case", "months": 2, "cinacalcet": 30, "cinacalcet_day": 61},
+     r"cinacalcet_day: 61 must be a day in \[0, 60.875\) \(the run's 2 months\)"),
+    ({"scenario": "seed-case", "cinacalcet_day": "soon"}, "cinacalcet_day: 'soon' must be a day"),
     (["seed-case"], "request: expected a JSON object"),
 ])
 def test_malformed_requests_are_one_line(body, message):
@@ -112,3 +116,106 @@ def test_page_runs_a_what_if_in_chromium(server, tmp_path):
         assert f'id="{panel}"' in dom
     assert 'id="plot-deposit_mass_g"' not in dom  # no calcification site in this scenario: no deposit panel
     assert 'id="p-dietary_phosphorus"' in dom and "as written 1000" in dom
+
+
+def _post_labs(url: str, body: bytes, query: str = "name=labs.csv") -> tuple[int, dict]:
+    request = urllib.request.Request(f"{url}/api/labs?{query}", data=body, headers={"Content-Type": "text/csv"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode("utf-8"))
+
+
+LABS = """# a patient's labs
+time,analyte,value,unit,sample
+2024-01-01T08:00:00Z,calcium,2.30,mmol/L,pre-dialysis
+2024-01-01T08:00:00Z,phosphate,5.9,mg/dL,pre-dialysis
+2024-01-01T08:00:00Z,pth,450,pg/mL,pre-dialysis
+2024-01-01T08:00:00Z,albumin,38,g/L,
+2024-01-15T08:00:00Z,phosphate,1.70,mmol/L,pre
+"""
+
+
+def test_uploaded_labs_come_back_as_points_on_the_scenario_days(server):
+    status, result = _post_labs(server, LABS.encode())
+    assert status == 200, result
+    assert sorted(p["analyte"] for p in result["points"]) == ["calcium", "phosphate", "phosphate", "pth"]
+    phosphate = sorted((p for p in result["points"] if p["analyte"] == "phosphate"), key=lambda p: p["day"])
+    assert [p["day"] for p in phosphate] == pytest.approx([1 / 3, 14 + 1 / 3])  # 08:00 of the first date = day 1/3
+    assert phosphate[0]["value"] == pytest.approx(5.9 / 3.097, rel=1e-3)  # mg/dL -> mmol/L (30.97 g/mol)
+    assert phosphate[0]["panel"] == "pre_phosphate_mmol_L" and phosphate[0]["sample"] == "pre-dialysis"
+    pth = next(p for p in result["points"] if p["analyte"] == "pth")
+    assert pth["value"] == pytest.approx(450 / 9.43, rel=2e-2) and pth["unit"] == "pmol/L"
+    assert result["not_drawn"] == 1  # the albumin
+    assert next(p for p in result["points"] if p["analyte"] == "calcium")["sample"] == "pre-dialysis"
+    from importlib import resources
+
+    shipped = resources.files("ckdmbd.examples").joinpath("seed-case-labs.csv").read_bytes()  # some rows: no sample
+    status, seed = _post_labs(server, shipped, "name=seed-case-labs.csv&start_date=2000-01-01")
+    assert status == 200 and {p["sample"] for p in seed["points"]} >= {"", "pre-dialysis"}
+    assert {p["analyte"] for p in seed["points"]} == {"calcium", "phosphate", "pth"}
+    status, dated = _post_labs(server, LABS.encode(), "name=labs.csv&start_date=2023-12-01")
+    assert status == 200 and min(p["day"] for p in dated["points"]) == pytest.approx(31 + 1 / 3)
+
+
+@pytest.mark.parametrize(("body", "query", "message"), [
+    (LABS.replace("5.9,mg/dL", "5.9,furlongs"), "name=mine.csv", r"^mine\.csv: line 4.*unit.*furlongs"),
+    (LABS.replace("2.30", "2,30"), "name=labs.csv", r"^labs\.csv: line 3"),
+    ("time,analyte\n", "name=labs.csv", r"^labs\.csv"),
+    (LABS, "name=labs.csv&start_date=tomorrow", r"^start_date: 'tomorrow' is not a date"),
+    (b"\xff\xfe\x00".decode("latin-1"), "name=labs.csv", r"^labs\.csv|^labs: the file is not UTF-8"),
+])
+def test_a_bad_lab_file_is_one_line_and_400(server, body, query, message):
+    status, error = _post_labs(server, body.encode("utf-8") if "\xff" not in body else b"\xff\xfe\x00", query)
+    assert status == 400, error
+    assert len(error["error"].splitlines()) == 1 and "Traceback" not in error["error"]
+    assert re.search(message, error["error"]), error["error"]
+
+
+def test_a_lab_file_over_the_limit_is_refused_unread(server):
+    from ckdmbd.app import MAX_LAB_BYTES
+
+    status, error = _post_labs(server, b"#" * (MAX_LAB_BYTES + 1))
+    assert status == 400 and error["error"].startswith(f"labs: a file of {MAX_LAB_BYTES + 1} bytes")
+
+
+@pytest.mark.slow  # ~15 s: Chromium, one month of a 5-year dialysis history
+def test_page_draws_uploaded_labs_on_the_curves_in_chromium(server, tmp_path):
+    """Labs linked in the URL are posted as an upload would be and drawn as markers on their panels; a bad file
+    gives the reader's one line on the page."""
+    from urllib.parse import quote
+
+    labs = ("day,analyte,value,unit,sample\n3,phosphate,1.9,mmol/L,pre\n10,phosphate,2.1,mmol/L,pre\n"
+            "10,pth,60,pmol/L,pre\n")
+    dom = _drive(server, f"scenario=hemodialysis-adherent&months=1&run=1&labs={quote(labs)}", tmp_path,
+                 budget_ms=120_000, timeout_s=300)
+    assert 'id="labs-note" data-state="done"' in dom and "3 results drawn" in dom
+    phosphate = dom[dom.index('id="plot-pre_phosphate_mmol_L"'):dom.index('id="plot-pre_calcium_mmol_L"')]
+    assert "uploaded labs" in phosphate  # the markers' legend entry on the phosphate panel
+    calcium = dom[dom.index('id="plot-pre_calcium_mmol_L"'):dom.index('id="plot-pre_pth_pmol_L"')]
+    assert "uploaded labs" not in calcium  # no calcium in the file: nothing drawn there
+    bad = quote(labs.replace("1.9,mmol/L", "1.9,furlongs"))
+    proc = run_chromium(chromium(), f"{server}/?scenario=hemodialysis-adherent&labs={bad}", tmp_path, "--dump-dom",
+                        budget_ms=60_000, timeout_s=120)
+    assert 'id="labs-note" data-state="error"' in proc.stdout, proc.stdout[-1500:]
+    assert "linked labs: line 2" in proc.stdout  # the reader's message names the row
+    assert console_problems(proc.stderr) == []
+
+
+def test_moving_the_added_cinacalcet_on_the_timeline(server):
+    """Cinacalcet from day 20 instead of day 0: PTH the same as without it before day 20, lower than that after."""
+    def pth(**extra):
+        status, result = _post(server, json.dumps({"scenario": "hemodialysis-nonadherent", "months": 2,
+                                                   **extra}).encode())
+        assert status == 200, result
+        run = result["runs"]["what-if"]
+        return np.array(run["start_day"]), np.array(run["pre_pth_pmol_L"], dtype=float)
+
+    days, none = pth()
+    _, early = pth(cinacalcet=60)
+    late_days, late = pth(cinacalcet=60, cinacalcet_day=20)
+    assert np.array_equal(days, late_days)
+    before, after = days < 20, days > 30
+    np.testing.assert_allclose(late[before], none[before], rtol=1e-9)
+    assert np.all(late[after] < 0.9 * none[after]) and early[days < 20].mean() < 0.9 * none[days < 20].mean()

@@ -8,13 +8,21 @@ the machine: the server listens on 127.0.0.1 by default, the page embeds plotly.
 server.
 
 Why a server rather than a static page: a what-if the page has not pre-computed must be simulated, and the model is
-Python. The changes are the same as a population's sampled values (:mod:`ckdmbd.population`): readable parameter
-names with units, pinned for the whole run (history included) so that the scenario's own events do not reset them.
+Python. The changes are readable parameter names with units, as a population's sampled values
+(:mod:`ckdmbd.population`), but they act from t = 0 on ("what if, from now on, ..."): set at t = 0 and held to the
+end, so that the scenario's own later events do not reset them, while the simulated history before t = 0 is the
+scenario's. That history is the same for every what-if, so it runs once and its end is kept
+(:mod:`ckdmbd.app_history`); a what-if then costs only its own months (the seed case: 30 months, not 12 years).
 
 API (JSON): ``GET /api/scenarios`` lists the scenarios and the adjustable parameters with their defaults and units;
-``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day}``
-returns the
+``POST /api/simulate`` with ``{"scenario": NAME, "changes": {name: "value unit"}, "months": M, "cinacalcet": mg/day,
+"cinacalcet_day": D}`` (the added cinacalcet starts on day D, default 0: an event of the timeline moved) returns the
 sessions of the changed and the unchanged run, or ``{"error": "one line naming the field"}`` with status 400.
+``POST /api/labs?name=FILE[&start_date=YYYY-MM-DD]`` with a lab CSV as the body (the format ``ckdmbd labs check`` and
+``ckdmbd fit`` read, :mod:`ckdmbd.labs.io_csv`, at most :data:`MAX_LAB_BYTES`) returns the calcium, phosphate and PTH
+results placed on the scenario's days (``start_date``: the date of t = 0; without it the first sample's date is day
+0, as ``ckdmbd fit`` does by default), or the reader's one-line error with status 400. The upload is parsed as data
+only (never run, never stored).
 """
 
 from __future__ import annotations
@@ -22,11 +30,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 ADJUSTABLE = {
     # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows.
@@ -55,6 +63,9 @@ MAX_CINACALCET_MG_DAY = 180.0  # the label's highest daily dose, titrated up fro
 COLUMNS = ("pre_phosphate_mmol_L", "pre_calcium_mmol_L", "pre_pth_pmol_L", "deposit_mass_g")
 MAX_MONTHS = 36.0  # assumed: a what-if over up to 3 years (the page waits for the answer; longer runs: `ckdmbd run`)
 MAX_BODY_BYTES = 10_000  # assumed: a request is a few hundred bytes of JSON; a larger one is refused unread
+MAX_LAB_BYTES = 1_000_000  # assumed: ~20,000 results of a long lab CSV (50 bytes a row), decades of monthly labs
+LAB_PANELS = {  # analyte of the lab series (canonical unit) -> the page's panel (the same unit)
+    "calcium": "pre_calcium_mmol_L", "phosphate": "pre_phosphate_mmol_L", "pth": "pre_pth_pmol_L"}
 
 
 class WhatIfError(ValueError):
@@ -108,7 +119,8 @@ class WhatIf:
     scenario: str
     overrides: dict[str, float]  # {symbol: model-unit value}
     months: float
-    cinacalcet_mg_day: float = 0.0  # an added oral cinacalcet prescription from t = 0 (0: none)
+    cinacalcet_mg_day: float = 0.0  # an added oral cinacalcet prescription (0: none) ...
+    cinacalcet_day: float = 0.0  # ... from this day on (>= 0: after the kept history)
 
 
 def parse_request(body: Any) -> WhatIf:
@@ -117,9 +129,10 @@ def parse_request(body: Any) -> WhatIf:
 
     if not isinstance(body, dict):
         raise WhatIfError("request: expected a JSON object with scenario, changes and months")
-    unknown = sorted(set(body) - {"scenario", "changes", "months", "cinacalcet"})
+    unknown = sorted(set(body) - {"scenario", "changes", "months", "cinacalcet", "cinacalcet_day"})
     if unknown:
-        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months, cinacalcet)")
+        raise WhatIfError(f"{unknown[0]}: unknown field (allowed: scenario, changes, months, cinacalcet, "
+                          f"cinacalcet_day)")
     scenario = body.get("scenario")
     if scenario not in dialysis_scenarios():
         raise WhatIfError(f"scenario: {scenario!r} is not a built-in dialysis scenario "
@@ -143,41 +156,101 @@ def parse_request(body: Any) -> WhatIf:
     if isinstance(dose, bool) or not isinstance(dose, int | float) or not 0 <= dose <= MAX_CINACALCET_MG_DAY:
         raise WhatIfError(f"cinacalcet: {dose!r} must be a daily dose in mg from 0 (none) to "
                           f"{MAX_CINACALCET_MG_DAY:g}")
-    return WhatIf(scenario, overrides, float(months), float(dose))
+    day = body.get("cinacalcet_day", 0)
+    last = float(months) * 30.4375
+    if isinstance(day, bool) or not isinstance(day, int | float) or not 0 <= day < last:
+        raise WhatIfError(f"cinacalcet_day: {day!r} must be a day in [0, {last:g}) (the run's {float(months):g} "
+                          f"months)")
+    return WhatIf(scenario, overrides, float(months), float(dose), float(day))
 
 
-def _with_cinacalcet(scenario: str, dose_mg_day: float):
-    """The scenario with oral cinacalcet added from t = 0: a child scenario (``extends``), parsed like a file."""
+def _with_cinacalcet(scenario: str, dose_mg_day: float, day: float = 0.0):
+    """The scenario with oral cinacalcet added from ``day`` (>= 0): a child scenario (``extends``), parsed like a
+    file."""
     from ckdmbd.scenario import parse_scenario
 
     return parse_scenario(f'[scenario]\nextends = "{scenario}"\nname = "{scenario}-what-if"\n\n[[events]]\n'
-                          f'type = "cinacalcet"\ntime = "0 days"\ndose = "{dose_mg_day:g} mg/day"\n', "what-if")
+                          f'type = "cinacalcet"\ntime = "{day!r} days"\ndose = "{dose_mg_day:g} mg/day"\n', "what-if")
 
 
 def simulate_whatif(request: WhatIf) -> dict[str, Any]:
     """The changed and the unchanged run's sessions from t = 0, as lists per column (JSON-ready; NaN as null)."""
-    from ckdmbd.population import simulate_pinned
     from ckdmbd.scenario import ScenarioError, load_scenario, with_overrides
-    from ckdmbd.simulation import SolverOptions
 
     base = load_scenario(request.scenario)
     try:
-        changed = _with_cinacalcet(request.scenario, request.cinacalcet_mg_day) if request.cinacalcet_mg_day else base
+        changed = _with_cinacalcet(request.scenario, request.cinacalcet_mg_day,
+                                   request.cinacalcet_day) if request.cinacalcet_mg_day else base
         months = f"{request.months:g} months"
         scenarios = {"what-if": with_overrides(changed, months), "as written": with_overrides(base, months)}
     except ScenarioError as exc:  # e.g. a run that would end before one of the scenario's events
         raise WhatIfError(str(exc).replace("--duration:", "months:", 1)) from None
-    options = SolverOptions.preset("population", specialised=True)
-    runs = {}
-    for label, overrides in (("what-if", request.overrides), ("as written", {})):
-        outcome = simulate_pinned(scenarios[label], overrides, options)
-        status, message, table = outcome[0], outcome[1], outcome[2]
-        if status != "ok":
-            runs[label] = {"status": status, "message": message}
-            continue
-        runs[label] = {"status": "ok", "start_day": _json_list(table["start_day"])}
-        runs[label].update({c: _json_list(table[c]) for c in COLUMNS if c in table})
+    runs = {"what-if": _run(scenarios["what-if"], request.overrides),
+            "as written": _as_written(request.scenario, request.months)}
     return {"scenario": request.scenario, "months": request.months, "runs": runs}
+
+
+def _run(sc, overrides: dict[str, float]) -> dict[str, Any]:
+    """One run's sessions from t = 0 (JSON-ready), continued from the scenario's kept history."""
+    from ckdmbd.app_history import predialysis_from_now
+    from ckdmbd.simulation import SolverOptions
+
+    options = SolverOptions.preset("population", specialised=True)
+    status, message, table, _ = predialysis_from_now(sc, overrides, options)
+    if status != "ok":
+        return {"status": status, "message": message}
+    run = {"status": "ok", "start_day": _json_list(table["start_day"])}
+    run.update({c: _json_list(table[c]) for c in COLUMNS if c in table})
+    return run
+
+
+@lru_cache(maxsize=32)  # assumed: a few scenarios and durations explored at a time
+def _as_written(scenario: str, months: float) -> dict[str, Any]:
+    """The scenario as written over ``months``: the same for every what-if of it, so it is simulated once (callers
+    must not change the answer)."""
+    from ckdmbd.scenario import load_scenario, with_overrides
+
+    return _run(with_overrides(load_scenario(scenario), f"{months:g} months"), {})
+
+
+def lab_points(text: str, name: str = "labs.csv", start_date: str | None = None) -> dict[str, Any]:
+    """A lab CSV's calcium, phosphate and PTH results on the scenario's days (JSON-ready), read by the same reader
+    as ``ckdmbd labs check`` (its one-line errors as :class:`WhatIfError`); other analytes are counted, not drawn."""
+    import pandas as pd
+
+    from ckdmbd.labs import LabError, parse_csv
+
+    source = "".join(c for c in name if c.isprintable())[:80] or "labs.csv"
+    try:
+        series = parse_csv(text, source, sort=True)
+    except LabError as exc:
+        raise WhatIfError(" ".join(str(exc).split())) from None
+    if series.attrs.get("time_kind") == "datetime":
+        times = pd.to_datetime(series["time"])
+        times = times.dt.tz_convert(None) if times.dt.tz is not None else times
+        if start_date:
+            try:
+                origin = pd.Timestamp(start_date)
+                if len(start_date) != 10:
+                    raise ValueError(start_date)
+            except ValueError:
+                raise WhatIfError(f"start_date: {start_date[:40]!r} is not a date (YYYY-MM-DD)") from None
+            placement = f"day 0 (t = 0) is {origin.date().isoformat()}"
+        else:
+            origin = times.min().normalize()
+            placement = f"the first sample's date ({origin.date().isoformat()}) is day 0"
+        days = (times - origin) / pd.Timedelta(days=1)
+    else:
+        if start_date:
+            raise WhatIfError("start_date: this file gives day numbers, not dates; its days are the scenario's")
+        days, placement = series["day"], "the file's day numbers are the scenario's days"
+    points = [{"analyte": row.analyte, "panel": LAB_PANELS[row.analyte], "day": round(float(day), 6),
+               "value": round(float(row.value), 6), "unit": row.unit,
+               "sample": row.sample if isinstance(row.sample, str) else "",  # not stated: None (NaN in a frame)
+               "reported": f"{row.reported_value:g} {row.reported_unit}"}
+              for row, day in zip(series.itertuples(), days, strict=True) if row.analyte in LAB_PANELS]
+    others = int((~series["analyte"].isin(list(LAB_PANELS))).sum())
+    return {"source": source, "placement": placement, "points": points, "not_drawn": others}
 
 
 def _json_list(series) -> list[float | None]:
@@ -215,8 +288,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
 
     def do_POST(self) -> None:
-        if urlparse(self.path).path != "/api/simulate":
-            self._json(HTTPStatus.NOT_FOUND, {"error": "POST /api/simulate only"})
+        url = urlparse(self.path)
+        if url.path == "/api/labs":
+            self._labs(parse_qs(url.query))
+            return
+        if url.path != "/api/simulate":
+            self._json(HTTPStatus.NOT_FOUND, {"error": "POST /api/simulate or /api/labs only"})
             return
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= MAX_BODY_BYTES:
@@ -236,6 +313,42 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             raise
         self._json(HTTPStatus.OK, result)
+
+    def _labs(self, query: dict[str, list[str]]) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_LAB_BYTES:
+            if length <= 8 * MAX_LAB_BYTES:  # read and dropped, so that the client reads the answer (no broken pipe)
+                for start in range(0, length, 65536):
+                    self.rfile.read(min(65536, length - start))
+            self.close_connection = True
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"labs: a file of {length} bytes (1-{MAX_LAB_BYTES})"})
+            return
+        try:
+            text = self.rfile.read(length).decode("utf-8-sig")
+            result = lab_points(text, query.get("name", ["labs.csv"])[0], query.get("start_date", [None])[0])
+        except UnicodeDecodeError:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "labs: the file is not UTF-8 text (a CSV is expected)"})
+            return
+        except WhatIfError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        self._json(HTTPStatus.OK, result)
+
+
+def warm_histories() -> None:
+    """Simulate and keep every offered scenario's history (the seed case's first): the first Run of each is then as
+    fast as the later ones. Meant for a background thread of ``ckdmbd app``; a failure is left to the Run to say."""
+    from ckdmbd.app_history import history_end
+    from ckdmbd.scenario import load_scenario
+    from ckdmbd.simulation import SolverOptions
+
+    options = SolverOptions.preset("population", specialised=True)
+    names = sorted(dialysis_scenarios(), key=lambda n: n != "seed-case")
+    for name in names:
+        try:
+            history_end(load_scenario(name), options)
+        except Exception:  # the Run that needs this history says the error, in one line
+            continue
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:

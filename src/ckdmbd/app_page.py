@@ -1,7 +1,8 @@
 """The page ``ckdmbd app`` serves (:mod:`ckdmbd.app`): controls, plots and a table, filled by its own server's API.
 
 URL parameters preset the controls, so a what-if can be linked or tested: ``?scenario=seed-case&binder_adherence=1
-&months=6&run=1`` (``run=1`` simulates on load). plotly.js is embedded (the report's bundle); the page requests
+&months=6&run=1`` (``run=1`` simulates on load); ``labs=`` (a lab CSV's text, URL-encoded) and ``labs_date=``
+(YYYY-MM-DD of day 0) preset an uploaded lab series. plotly.js is embedded (the report's bundle); the page requests
 nothing but its own server (Content-Security-Policy ``connect-src 'self'``).
 """
 
@@ -32,6 +33,9 @@ const PANELS = [
 ];
 const params = new URLSearchParams(window.location.search);
 let catalogue = [];
+const LAB_LIMIT = __LAB_LIMIT__;
+let labs = null;        // the uploaded lab results (POST /api/labs), drawn on their panels
+let lastResult = null;  // the last simulation, redrawn when labs arrive
 
 function el(tag, attrs, text) {
   const e = document.createElement(tag);
@@ -57,9 +61,9 @@ function sliders(name) {
     const lab = el("label", {for: input.id});
     const show = () => {
       const same = Number(input.value) === p.value && input.dataset.touched !== "1";
-      let note = same ? " (as written)" : ` (as written ${nice(p.value)}; held for the whole run)`;
+      let note = same ? " (as written)" : ` (as written ${nice(p.value)}; from t = 0 on)`;
       if (p.set_by_events) note = same ? " (as written: set by the scenario's events)"
-        : " (held for the whole run, instead of the scenario's events)";
+        : " (from t = 0 on, instead of the scenario's events)";
       lab.textContent = `${p.label}: ${nice(input.value)} ${p.unit}`.trimEnd() + note;
     };
     input.addEventListener("input", show);
@@ -100,6 +104,7 @@ function fmt(x, column) {
 }
 
 function show(result) {
+  lastResult = result;
   const runs = result.runs;
   const grid = document.getElementById("plots");
   grid.replaceChildren();
@@ -115,6 +120,13 @@ function show(result) {
     }
     if (!traces.length) continue;
     if (column === "deposit_mass_g" && traces.every(t => t.y.every(v => !v))) continue;  // no site: no deposit
+    const mine = labs ? labs.points.filter(p => p.panel === column) : [];
+    if (mine.length) {  // the report's style for a patient's own values: orange diamonds
+      traces.push({x: mine.map(p => p.day), y: mine.map(p => p.value), name: "uploaded labs", mode: "markers",
+                   text: mine.map(p => `${p.reported}${p.sample ? ", " + p.sample : ""}`),
+                   hovertemplate: "day %{x:.1f}: %{y:.3g} " + unit + " (%{text})<extra>uploaded labs</extra>",
+                   marker: {symbol: "diamond", size: 11, color: "#ff7f0e", line: {color: "#222", width: 1.5}}});
+    }
     const div = el("div", {class: "plot", id: "plot-" + column});
     grid.append(div);
     Plotly.newPlot(div, traces, {height: 300, margin: {l: 55, r: 10, t: 30, b: 40}, title: {text: title,
@@ -153,7 +165,8 @@ async function run() {
   try {
     const response = await fetch("/api/simulate", {method: "POST", headers: {"Content-Type": "application/json"},
       body: JSON.stringify({scenario: scenario, changes: changes(), months: months,
-                            cinacalcet: Number(document.getElementById("cinacalcet").value)})});
+                            cinacalcet: Number(document.getElementById("cinacalcet").value),
+                            cinacalcet_day: Number(document.getElementById("cinacalcet-day").value)})});
     const payload = await response.json();
     if (!response.ok) {
       document.getElementById("error").textContent = payload.error;
@@ -168,6 +181,54 @@ async function run() {
   }
 }
 
+async function uploadLabs() {
+  const file = document.getElementById("labs").files[0];
+  if (!file) {
+    labs = null;
+    document.getElementById("labs-note").textContent = "";
+    if (lastResult) show(lastResult);
+    return;
+  }
+  await postLabs(file.name, file.size, () => file.text());
+}
+
+async function postLabs(name, size, read) {
+  // the file goes to the server as data (POST /api/labs, parsed by the reader of `ckdmbd labs check`, never stored)
+  const note = document.getElementById("labs-note");
+  document.getElementById("error").textContent = "";
+  if (size > LAB_LIMIT) {  // the server's limit (ckdmbd.app.MAX_LAB_BYTES): said before sending anything
+    labs = null;
+    note.textContent = "";
+    document.getElementById("error").textContent = `labs: a file of ${size} bytes (1-${LAB_LIMIT})`;
+    document.getElementById("labs-note").dataset.state = "error";
+    return;
+  }
+  const query = new URLSearchParams({name: name});
+  const date = document.getElementById("labs-date").value;
+  if (date) query.set("start_date", date);
+  document.getElementById("labs-note").dataset.state = "loading";
+  try {
+    const response = await fetch("/api/labs?" + query.toString(), {method: "POST",
+      headers: {"Content-Type": "text/csv"}, body: await read()});
+    const payload = await response.json();
+    if (!response.ok) {
+      labs = null;
+      note.textContent = "";
+      document.getElementById("error").textContent = payload.error;
+      document.getElementById("labs-note").dataset.state = "error";
+    } else {
+      labs = payload;
+      note.textContent = `${payload.points.length} results drawn (${payload.placement})` +
+        (payload.not_drawn ? `; ${payload.not_drawn} of other analytes not drawn` : "");
+      document.getElementById("labs-note").dataset.state = "done";
+    }
+  } catch (err) {
+    document.getElementById("error").textContent = "the ckdmbd app server did not answer: " + err;
+    document.getElementById("labs-note").dataset.state = "error";
+  }
+  if (lastResult) show(lastResult);
+}
+
 async function start() {
   const response = await fetch("/api/scenarios");
   catalogue = (await response.json()).scenarios;
@@ -176,12 +237,20 @@ async function start() {
   if (params.has("scenario")) select.value = params.get("scenario");
   if (params.has("months")) document.getElementById("months").value = params.get("months");
   if (params.has("cinacalcet")) document.getElementById("cinacalcet").value = params.get("cinacalcet");
+  if (params.has("cinacalcet_day")) document.getElementById("cinacalcet-day").value = params.get("cinacalcet_day");
   const months = document.getElementById("months");
   const preset = () => { months.value = catalogue.find(s => s.name === select.value).months; };
   select.addEventListener("change", () => { sliders(select.value); preset(); });
   sliders(select.value);
   if (!params.has("months")) preset();
   document.getElementById("run").addEventListener("click", run);
+  document.getElementById("labs").addEventListener("change", uploadLabs);
+  document.getElementById("labs-date").addEventListener("change", uploadLabs);
+  if (params.has("labs_date")) document.getElementById("labs-date").value = params.get("labs_date");
+  if (params.has("labs")) {  // a linked lab series (the CSV's text in the URL), posted as an uploaded file would be
+    const text = params.get("labs");
+    await postLabs("linked labs", new Blob([text]).size, async () => text);
+  }
   document.body.dataset.state = "ready";
   if (params.get("run") === "1") run();
 }
@@ -192,6 +261,7 @@ start();
 @cache
 def page() -> str:
     from ckdmbd import __version__
+    from ckdmbd.app import MAX_LAB_BYTES
     from ckdmbd.report_html import plotly_js
 
     return "\n".join([
@@ -200,19 +270,26 @@ def page() -> str:
         f"<style>{_CSS}</style>", f"<script>{plotly_js()}</script>", "</head>", '<body data-state="loading">',
         "<main>", "<h1>What if? A dialysis patient, changed</h1>",
         "<p>Pick a scenario, change the patient, press Run: the model simulates the scenario as written and as "
-        "changed (history included, the changes held throughout) and shows each session's pre-dialysis values. "
+        "changed (the changes from t = 0 on, after the scenario's simulated history) and shows each session's "
+        "pre-dialysis values. "
         "A model, not a patient: not for clinical decisions.</p>",
         # months 0.5-36 and cinacalcet 0-180 mg/day in 30-mg steps: the server's limits (ckdmbd.app.MAX_MONTHS,
         # assumed; MAX_CINACALCET_MG_DAY, the Sensipar label's highest daily dose, titrated from 30 mg); the sliders'
         # ranges come from the server (ckdmbd.app.ADJUSTABLE, sourced there).
         '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
         '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
-        'value="12"><label for="cinacalcet">add cinacalcet from day 0 (mg/day, 0: none)</label><input id="cinacalcet" '
-        'type="number" min="0" max="180" step="30" value="0"><br><button id="run">Run</button></div>'
+        'value="12"><label for="cinacalcet">add cinacalcet (mg/day, 0: none)</label><input id="cinacalcet" '
+        'type="number" min="0" max="180" step="30" value="0"><label for="cinacalcet-day">... from day</label>'
+        '<input id="cinacalcet-day" type="number" min="0" max="1095" step="1" value="0">'
+        '<label for="labs">labs of the patient (CSV as for ckdmbd '
+        'labs check; drawn on the curves)</label><input id="labs" type="file" accept=".csv,text/csv">'
+        '<label for="labs-date">date of day 0 (default: the date of the first sample)</label><input id="labs-date" '
+        'type="date"><div id="labs-note"></div><br><button id="run">Run</button></div>'
         '<div id="sliders" style="display:contents"></div></div>',
         '<div id="status"></div><div id="error" role="alert"></div>',
         '<table id="summary"><thead><tr><th>last 4 weeks</th><th>as written</th><th>what-if</th><th>change</th>'
         "</tr></thead><tbody></tbody></table>",
         '<div class="grid" id="plots"></div>',
-        f"<footer>ckdmbd {__version__}</footer>", "</main>", f"<script>{_SCRIPT}</script>", "</body>", "</html>",
+        f"<footer>ckdmbd {__version__}</footer>", "</main>",
+        f"<script>{_SCRIPT.replace('__LAB_LIMIT__', str(MAX_LAB_BYTES))}</script>", "</body>", "</html>",
     ]) + "\n"

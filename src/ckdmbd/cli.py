@@ -379,6 +379,11 @@ def app_command(
         _fail(f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})")
     address = f"http://{server.server_address[0]}:{server.server_address[1]}/"
     typer.echo(f"ckdmbd what-if page at {address} (Ctrl-C stops it)")
+    import threading
+
+    from ckdmbd.app import warm_histories
+
+    threading.Thread(target=warm_histories, name="ckdmbd-app-warm", daemon=True).start()  # histories kept early
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -184,6 +184,11 @@ class Result:
     directly (surgical removal of a deposit): booked in the mass balance like the ledgers."""
     n_rejected: int = 0
     """Rejected step attempts of the compiled solver (coloured-Jacobian engine only)."""
+    final_parameters: dict | None = None
+    """The base parameter values in force at the end (every action applied), and the solver's last step size (h):
+    with the last state they continue the run from its end exactly (the what-if app continues a scenario's history
+    from t = 0, :mod:`ckdmbd.app_history`)."""
+    final_step_h: float = 0.0
     _outputs: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -401,6 +406,7 @@ def simulate(
     check: bool = True,
     start_h: float = 0.0,
     extra_output_times_h: Sequence[float] | np.ndarray = (),
+    initial_step_h: float = 0.0,
 ) -> Result:
     """Simulate ``configuration`` for ``duration_h`` hours under ``events``.
 
@@ -410,11 +416,16 @@ def simulate(
 
     ``start_h`` < 0 simulates a history before t = 0 (for example years on dialysis) whose events have negative
     times; outputs are reported from t = 0 on. ``extra_output_times_h`` are merged into the output grid (for
-    example every 15 minutes during dialysis sessions).
+    example every 15 minutes during dialysis sessions). ``duration_h`` = 0 with ``start_h`` < 0 simulates the
+    history alone (its state at t = 0 is the one output; the actions at t = 0 are not applied), and
+    ``initial_step_h`` is the first step the solver tries (0: its own estimate): with a history's
+    :attr:`Result.final_parameters` and :attr:`Result.final_step_h` a run from t = 0 continues it exactly.
     """
     opts = solver or SolverOptions()
-    if not np.isfinite(duration_h) or duration_h <= 0:
+    if not np.isfinite(duration_h) or duration_h < 0 or (duration_h == 0 and not start_h < 0):
         raise ValueError(f"duration must be a positive number of hours, got {duration_h}")
+    if not np.isfinite(initial_step_h) or initial_step_h < 0:
+        raise ValueError(f"initial step must be a non-negative number of hours, got {initial_step_h}")
     if output_times_h is None:
         if not np.isfinite(output_interval_h) or output_interval_h <= 0:
             raise ValueError(f"output interval must be positive, got {output_interval_h} h")
@@ -448,7 +459,7 @@ def simulate(
     if actions and actions[0].time_h < start_h:
         raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
     actions = _snap_to_resolution(actions, (float(start_h), 0.0))
-    end_h = float(duration_h) - TIME_RESOLUTION_H * max(1.0, abs(float(duration_h)))
+    end_h = float(duration_h) - TIME_RESOLUTION_H * max(1.0, abs(float(duration_h))) if duration_h > 0 else 0.0
     actions = [a for a in actions if a.time_h < end_h]  # at or after the end they cannot act (a decline's stop)
     bounds = {float(start_h), 0.0, float(duration_h)} | {a.time_h for a in actions}
     if progress is not None:  # extra restarts for progress reports, kept clear of the physical ones
@@ -459,7 +470,7 @@ def simulate(
     bounds_sorted = sorted(bounds)
 
     y_out = np.full((len(t_out), model.n_states), np.nan)
-    next_out, h_last, steps, nrhs = 0, 0.0, 0, 0
+    next_out, h_last, steps, nrhs = 0, float(initial_step_h), 0, 0
     pending = list(actions)
     status, failed_at = 0, None
     guard, guard_message = _NonnegativeGuard(model, y), None
@@ -532,7 +543,8 @@ def simulate(
     if status == 0 and not np.all(np.isfinite(y_out)):
         status, message, failed_at = 3, STATUS_MESSAGES[3], float(duration_h)
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
-                    np.array(seg_starts), np.array(seg_params), tuple(jumps), n_rejected=rejected)
+                    np.array(seg_starts), np.array(seg_params), tuple(jumps), n_rejected=rejected,
+                    final_parameters=dict(base), final_step_h=float(h_last))
     if check and status != 0:
         days = failed_at / units.HOURS_PER_DAY  # negative during a history before t = 0
         raise SimulationError(

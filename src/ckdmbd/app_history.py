@@ -1,0 +1,151 @@
+"""What-ifs from t = 0 on a scenario's simulated history, which is run once and kept (issue 14: recompute in ~1 s).
+
+A dialysis scenario simulates years of history before t = 0 (the seed case 9.5 years), and every what-if the app
+asks changes things from t = 0 on only: the history is the same for all of them. So the history runs once per
+(configuration, history events, the scenario's parameters, the parameters pinned during the history, solver
+options), its end (the state, the base parameter values every history action has set, the solver's last step size)
+is kept, and each what-if integrates from t = 0 from there. That is the same computation as the full run: the
+orchestrator restarts the solver at t = 0 anyway (t = 0 is always a segment bound), and the continued run starts with
+the state, parameters and step size the full run has there (``tests/test_app_history.py`` compares the two and checks
+that the mass balance still closes over the what-if).
+
+A change "from t = 0" is a parameter set at t = 0 and held for the rest of the run: the scenario's own events from
+t = 0 on that would set it are left out (as in a population, :func:`ckdmbd.population.simulate_pinned`, but not
+during the history). A parameter pinned for the history as well would change the history; it goes in
+``history_overrides``, which is part of the key of the kept history, so no what-if can be answered from another
+history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+KEPT_HISTORIES = 16  # assumed: a few scenarios explored at a time; each kept history is one state vector
+
+
+@dataclass(frozen=True)
+class HistoryEnd:
+    """A history's end at t = 0: the state, the base parameter values in force, the solver's last step (h)."""
+
+    state: np.ndarray
+    parameters: dict[str, float]
+    step_h: float
+
+
+_kept: OrderedDict[str, HistoryEnd | str] = OrderedDict()
+_lock = threading.Lock()
+runs = {"history": 0, "kept": 0}  # history runs done / answered from a kept history (for tests and benchmarks)
+
+
+def forget() -> None:
+    """Drop every kept history (the next what-if of each scenario simulates it again)."""
+    with _lock:
+        _kept.clear()
+
+
+def _actions(sc, pinned: Mapping[str, float]) -> list:
+    """The scenario's primitive actions, at the times the full run would apply them, without any that would set a
+    pinned parameter."""
+    from ckdmbd.model.configurations import model
+    from ckdmbd.protocol import ScaleParameter, SetParameter
+    from ckdmbd.simulation import _snap_to_resolution, expand_events
+
+    actions = _snap_to_resolution(expand_events(sc.events, model(sc.configuration).state_names),
+                                  (-float(sc.history_h), 0.0))
+    return [a for a in actions if not (isinstance(a, SetParameter | ScaleParameter) and a.name in pinned)]
+
+
+def _key(sc, history: list, history_overrides: Mapping[str, float], options) -> str:
+    text = repr((sc.configuration, float(sc.history_h), sorted(sc.parameter_overrides.items()),
+                 sorted(history_overrides.items()), options, history))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def history_end(sc, options, history_overrides: Mapping[str, float] | None = None) -> HistoryEnd | str:
+    """The state at t = 0 after the scenario's history (kept per key, see the module), or the failure message of
+    the history run. ``history_overrides``: parameters (model units, by symbol) pinned during the history too."""
+    from ckdmbd.simulation import simulate
+
+    pinned = dict(history_overrides or {})
+    history = [a for a in _actions(sc, pinned) if a.time_h < 0.0]
+    key = _key(sc, history, pinned, options)
+    with _lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            runs["kept"] += 1
+            return _kept[key]
+    if sc.history_h <= 0:
+        from ckdmbd.model.configurations import builtin_parameters
+        from ckdmbd.simulation import build_model
+
+        model = build_model(sc.configuration)
+        base = dict(builtin_parameters(sc.configuration).with_values(**{**sc.parameter_overrides, **pinned}))
+        end: HistoryEnd | str = HistoryEnd(model.initial_state(base), base, 0.0)
+    else:
+        result = simulate(sc.configuration, 0.0, history, parameters={**sc.parameter_overrides, **pinned},
+                          start_h=-sc.history_h, solver=options, check=False)
+        if result.ok:
+            end = HistoryEnd(np.array(result.y[-1]), dict(result.final_parameters), result.final_step_h)
+        else:
+            when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
+            end = f"the history before t = 0: {result.message}{when}"
+    with _lock:
+        runs["history"] += 1
+        _kept[key] = end
+        while len(_kept) > KEPT_HISTORIES:
+            _kept.popitem(last=False)
+    return end
+
+
+def simulate_from_now(sc, overrides: Mapping[str, float], options,
+                      history_overrides: Mapping[str, float] | None = None):
+    """The scenario with ``overrides`` (model units, by symbol) set at t = 0 and held to the end, continued from its
+    kept history: the :class:`ckdmbd.simulation.Result` from t = 0, or a failure message (a string)."""
+    from ckdmbd.sessions import session_output_times
+    from ckdmbd.simulation import simulate
+
+    end = history_end(sc, options, history_overrides)
+    if isinstance(end, str):
+        return end
+    pinned = {**dict(history_overrides or {}), **overrides}
+    future = [a for a in _actions(sc, pinned) if a.time_h >= 0.0]
+    return simulate(sc.configuration, sc.duration_h, future, output_interval_h=sc.output_interval_h,
+                    parameters={**end.parameters, **overrides}, initial_state=end.state, start_h=0.0,
+                    extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=options,
+                    check=False, initial_step_h=end.step_h)
+
+
+def predialysis_from_now(sc, overrides: Mapping[str, float], options,
+                         history_overrides: Mapping[str, float] | None = None
+                         ) -> tuple[str, str, pd.DataFrame, float]:
+    """As :func:`ckdmbd.population.simulate_pinned` (status, message, pre-dialysis values per session, day of a
+    failure or NaN), for a what-if from t = 0 on the kept history."""
+    from ckdmbd.population import PREDIALYSIS
+    from ckdmbd.sessions import session_table
+
+    try:
+        result = simulate_from_now(sc, overrides, options, history_overrides)
+    except Exception as exc:  # a protocol or parameter error of these values: said, not raised
+        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
+    if isinstance(result, str):
+        return "failed", result, pd.DataFrame(), math.nan
+    if not result.ok:
+        when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
+        day = math.nan if result.failed_at_h is None else result.failed_at_h / 24.0
+        return "failed", result.message + when, pd.DataFrame(), day
+    frame = result.to_frame(include_states=False)
+    table = session_table(frame, replace(sc, parameter_overrides={**sc.parameter_overrides, **overrides}).events)
+    keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
+    table = table[keep] if len(table) else pd.DataFrame(columns=keep)
+    if len(table) and "deposit_mass_g" in frame:  # the soft-tissue deposit at each session's start
+        table = table.assign(deposit_mass_g=np.interp(table["start_day"], frame["time_days"],
+                                                      frame["deposit_mass_g"]))
+    return "ok", "success", table, math.nan

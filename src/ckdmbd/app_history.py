@@ -23,7 +23,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -54,13 +54,10 @@ def forget() -> None:
 def _actions(sc, pinned: Mapping[str, float]) -> list:
     """The scenario's primitive actions, at the times the full run would apply them, without any that would set a
     pinned parameter."""
-    from ckdmbd.model.configurations import model
-    from ckdmbd.protocol import ScaleParameter, SetParameter
-    from ckdmbd.simulation import _snap_to_resolution, expand_events
+    from ckdmbd.population import pinned_actions
+    from ckdmbd.simulation import _snap_to_resolution
 
-    actions = _snap_to_resolution(expand_events(sc.events, model(sc.configuration).state_names),
-                                  (-float(sc.history_h), 0.0))
-    return [a for a in actions if not (isinstance(a, SetParameter | ScaleParameter) and a.name in pinned)]
+    return _snap_to_resolution(pinned_actions(sc, pinned), (-float(sc.history_h), 0.0))
 
 
 def _key(sc, history: list, history_overrides: Mapping[str, float], options) -> str:
@@ -128,24 +125,12 @@ def predialysis_from_now(sc, overrides: Mapping[str, float], options,
                          ) -> tuple[str, str, pd.DataFrame, float]:
     """As :func:`ckdmbd.population.simulate_pinned` (status, message, pre-dialysis values per session, day of a
     failure or NaN), for a what-if from t = 0 on the kept history."""
-    from ckdmbd.population import PREDIALYSIS
-    from ckdmbd.sessions import session_table
+    from ckdmbd.population import failed_outcome, session_outcome
 
     try:
         result = simulate_from_now(sc, overrides, options, history_overrides)
     except Exception as exc:  # a protocol or parameter error of these values: said, not raised
-        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
+        return failed_outcome(exc)
     if isinstance(result, str):
         return "failed", result, pd.DataFrame(), math.nan
-    if not result.ok:
-        when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
-        day = math.nan if result.failed_at_h is None else result.failed_at_h / 24.0
-        return "failed", result.message + when, pd.DataFrame(), day
-    frame = result.to_frame(include_states=False)
-    table = session_table(frame, replace(sc, parameter_overrides={**sc.parameter_overrides, **overrides}).events)
-    keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
-    table = table[keep] if len(table) else pd.DataFrame(columns=keep)
-    if len(table) and "deposit_mass_g" in frame:  # the soft-tissue deposit at each session's start
-        table = table.assign(deposit_mass_g=np.interp(table["start_day"], frame["time_days"],
-                                                      frame["deposit_mass_g"]))
-    return "ok", "success", table, math.nan
+    return session_outcome(result, sc.events)

@@ -387,27 +387,47 @@ def simulate_pinned(sc: Scenario, overrides: Mapping[str, float],
     (:meth:`Population.run` hands it to :func:`ckdmbd.population_backends.run_patients`), and the what-if app
     (:func:`ckdmbd.app.simulate_whatif`) runs its two patients through it too, so a patient in the app and the same
     patient in a population give the same numbers."""
-    from ckdmbd.model.configurations import model
-    from ckdmbd.protocol import ScaleParameter, SetParameter
-    from ckdmbd.sessions import session_output_times, session_table
-    from ckdmbd.simulation import expand_events, simulate
+    from ckdmbd.sessions import session_output_times
+    from ckdmbd.simulation import simulate
 
     patient = replace(sc, parameter_overrides={**sc.parameter_overrides, **overrides})
     try:  # as run_scenario, with the sampled parameters pinned: events do not reset them
-        actions = [a for a in expand_events(sc.events, model(sc.configuration).state_names)
-                   if not (isinstance(a, SetParameter | ScaleParameter) and a.name in overrides)]
+        actions = pinned_actions(sc, overrides)
         result = simulate(sc.configuration, sc.duration_h, actions, output_interval_h=sc.output_interval_h,
                           parameters=patient.parameter_overrides, start_h=-sc.history_h,
                           extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=options,
                           check=False)
     except Exception as exc:  # a protocol or parameter error of this patient's values: listed, not raised
-        return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
+        return failed_outcome(exc)
+    return session_outcome(result, patient.events)
+
+
+def pinned_actions(sc: Scenario, pinned: Mapping[str, float]) -> list:
+    """The scenario's primitive actions in time order, without any that would set or scale a pinned parameter."""
+    from ckdmbd.model.configurations import model
+    from ckdmbd.protocol import ScaleParameter, SetParameter
+    from ckdmbd.simulation import expand_events
+
+    return [a for a in expand_events(sc.events, model(sc.configuration).state_names)
+            if not (isinstance(a, SetParameter | ScaleParameter) and a.name in pinned)]
+
+
+def failed_outcome(exc: BaseException) -> tuple[str, str, pd.DataFrame, float]:
+    """The outcome of a patient whose values were refused before the run (one line, no day)."""
+    return "failed", " ".join(f"{exc.__class__.__name__}: {exc}".split()), pd.DataFrame(), math.nan
+
+
+def session_outcome(result, events) -> tuple[str, str, pd.DataFrame, float]:
+    """(status, message, pre-dialysis values and deposit per session, day of a failure or NaN) of a finished run;
+    shared by a population member and the app's what-if, so both report the same columns the same way."""
+    from ckdmbd.sessions import session_table
+
     if not result.ok:
         when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
         day = math.nan if result.failed_at_h is None else result.failed_at_h / 24.0
         return "failed", result.message + when, pd.DataFrame(), day
     frame = result.to_frame(include_states=False)
-    table = session_table(frame, patient.events)
+    table = session_table(frame, events)
     keep = [c for c in ("start_day", *PREDIALYSIS) if c in table]
     table = table[keep] if len(table) else pd.DataFrame(columns=keep)
     if len(table) and "deposit_mass_g" in frame:  # the soft-tissue deposit at each session's start

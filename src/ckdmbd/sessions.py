@@ -52,19 +52,6 @@ def _first_close(t: np.ndarray, x: float) -> int | None:
     return None
 
 
-class _Row:
-    """Row ``k`` of a frame's columns as arrays (``"name" in row``, ``row["name"]``), like ``frame.iloc[k]``."""
-
-    def __init__(self, columns: dict[str, np.ndarray], k: int):
-        self._columns, self._k = columns, k
-
-    def __getitem__(self, name: str):
-        return self._columns[name][self._k]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._columns
-
-
 def session_table(frame: pd.DataFrame, events: Iterable[Event]) -> pd.DataFrame:
     """One row per session inside the output: pre/post values, reduction ratio, phosphate removed and calcium
     gained (from the cumulative ledgers). Needs outputs at the session start and end times."""
@@ -75,7 +62,8 @@ def session_table(frame: pd.DataFrame, events: Iterable[Event]) -> pd.DataFrame:
         i, j = _first_close(t, begin), _first_close(t, end)
         if i is None or j is None:
             continue
-        pre, post = _Row(columns, i), _Row(columns, j)
+        pre = {c: v[i] for c, v in columns.items()}
+        post = {c: v[j] for c, v in columns.items()}
         row = {
             "start_day": begin / HOURS_PER_DAY,
             "pre_phosphate_mmol_L": pre["phosphate_mmol_L"],

@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from ckdmbd.units import DAYS_PER_MONTH, HOURS_PER_DAY
+
 ADJUSTABLE = {
     # readable parameter name -> (label on the page, slider low, high, step) in the unit `ckdmbd parameters` shows.
     # The ranges are what a user may try, wider than the parameters' plausible ranges (parameters/ranges.toml, which
@@ -108,10 +110,10 @@ def adjustable_parameters(scenario: str) -> list[dict[str, Any]]:
 
 
 def scenario_months(scenario: str) -> float:
-    """The scenario's own duration in months (30.4375 days each), the page's default."""
+    """The scenario's own duration in months (units.DAYS_PER_MONTH each), the page's default."""
     from ckdmbd.scenario import load_scenario
 
-    return round(load_scenario(scenario).duration_h / 24.0 / 30.4375, 2)
+    return round(load_scenario(scenario).duration_h / HOURS_PER_DAY / DAYS_PER_MONTH, 2)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def parse_request(body: Any) -> WhatIf:
         raise WhatIfError(f"cinacalcet: {dose!r} must be a daily dose in mg from 0 (none) to "
                           f"{MAX_CINACALCET_MG_DAY:g}")
     day = body.get("cinacalcet_day", 0)
-    last = float(months) * 30.4375
+    last = float(months) * DAYS_PER_MONTH
     if isinstance(day, bool) or not isinstance(day, int | float) or not 0 <= day < last:
         raise WhatIfError(f"cinacalcet_day: {day!r} must be a day in [0, {last:g}) (the run's {float(months):g} "
                           f"months)")

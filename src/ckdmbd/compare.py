@@ -107,7 +107,7 @@ def outcomes(runs: list[Run], times_days: list[float]) -> pd.DataFrame:
 
 
 def _time_text(day: float) -> str:
-    months = day / (units.DAYS_PER_YEAR / 12)
+    months = day / units.DAYS_PER_MONTH
     return f"day {day:.0f} ({months:.1f} months)"
 
 

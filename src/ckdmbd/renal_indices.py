@@ -19,7 +19,7 @@ def renal_phosphate_indices(phosphate_mM: np.ndarray, excretion_mmol_h: np.ndarr
     phosphate = np.asarray(phosphate_mM, dtype=float)
     excretion = np.asarray(excretion_mmol_h, dtype=float)
     gfr = np.asarray(gfr_L_h, dtype=float)
-    filtering = gfr > 1e-9  # below ~1e-7 mL/min there is no urine to measure
+    filtering = gfr > 1e-9  # L/h (2e-8 mL/min): above the round-off of an anuric GFR of 0, below any real kidney
     safe_gfr = np.where(filtering, gfr, 1.0)
     per_litre = excretion / safe_gfr
     tmp_gfr = np.where(filtering, phosphate - per_litre, np.nan)

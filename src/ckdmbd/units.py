@@ -9,6 +9,7 @@ HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.25  # Julian year; one constant for the whole package
 HOURS_PER_YEAR = HOURS_PER_DAY * DAYS_PER_YEAR
 DAYS_PER_WEEK = 7.0
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0  # 30.4375 days: a twelfth of the Julian year, as scenario durations read months
 
 # Molar masses (g/mol) behind the clinical conversions.
 CALCIUM_G_PER_MOL = 40.078  # IUPAC standard atomic weight

@@ -23,6 +23,13 @@ sessions of the changed and the unchanged run, or ``{"error": "one line naming t
 results placed on the scenario's days (``start_date``: the date of t = 0; without it the first sample's date is day
 0, as ``ckdmbd fit`` does by default), or the reader's one-line error with status 400. The upload is parsed as data
 only (never run, never stored).
+
+``POST /api/scenario?name=FILE`` with a scenario TOML file as the body (:mod:`ckdmbd.app_scenario`: parsed as
+``ckdmbd run FILE`` parses it, at most :data:`ckdmbd.scenario.MAX_FILE_BYTES`) keeps it in memory and answers its
+entry as ``/api/scenarios`` lists a built-in one (``name`` is its key, ``upload-<hash>``, for ``/api/simulate``), its
+history simulated in the background; a bad file is the CLI's one line with status 400. Every entry lists the
+scenario's ``events`` from t = 0 on (id, type, day); ``"event_days": {id: day}`` in a simulate request moves them
+(days in [0, end of the run)), the history kept, since it ends before any of them.
 """
 
 from __future__ import annotations

@@ -206,3 +206,15 @@ def test_an_earlier_graft_excision_leaves_no_larger_deposit():
     written = simulate_whatif(parse_request({"scenario": "seed-case"}))["runs"]["what-if"]
     moved = simulate_whatif(parse_request({"scenario": "seed-case", "event_days": {"graft-excision": 182.625}}))
     assert moved["runs"]["what-if"]["deposit_mass_g"][-1] <= written["deposit_mass_g"][-1]
+
+
+def test_an_event_can_move_into_months_run_beyond_the_files_duration(server):
+    """The file runs 2 months; the page runs it for 3 and moves its surgery to day 75, after the file's end."""
+    key = _post(server, "/api/scenario?name=mine.toml", MINE.encode())[1]["name"]
+    status, result = _simulate(server, scenario=key, months=3, event_days={"ptx": 75})
+    assert status == 200, result
+    run = result["runs"]["what-if"]
+    days, pth = np.array(run["start_day"]), np.array(run["pre_pth_pmol_L"], dtype=float)
+    assert days.max() > 85 and pth[days > 85].mean() < 0.5 * pth[(days > 45) & (days < 75)].mean()
+    written = np.array(result["runs"]["as written"]["pre_pth_pmol_L"], dtype=float)
+    assert written[(days > 45) & (days < 75)].mean() < 0.5 * pth[(days > 45) & (days < 75)].mean()

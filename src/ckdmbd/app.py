@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -404,8 +405,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not any(isinstance(ev, Hemodialysis) for ev in entry.scenario.events):
                 raise WhatIfError(f"scenario: {entry.scenario.name!r} ({name}) has no hemodialysis event; the page "
                                   f"shows pre-dialysis values (run it with `ckdmbd run {name}`)")
-        except (ScenarioError, WhatIfError) as exc:
-            self._json(HTTPStatus.BAD_REQUEST, {"error": " ".join(str(exc).split())})
+        except (ScenarioError, WhatIfError) as exc:  # one line, without control characters, as `ckdmbd run` says it
+            line = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", " ".join(str(exc).split()))
+            self._json(HTTPStatus.BAD_REQUEST, {"error": line})
             return
         threading.Thread(target=_warm, args=(entry.scenario,), name="ckdmbd-app-warm-upload", daemon=True).start()
         self._json(HTTPStatus.OK, catalogue_entry(entry.key))

@@ -24,6 +24,7 @@ button{font-size:1em;padding:.4em 1.2em;margin-top:.6em}
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1em}.plot{background:#fff;min-width:0}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}footer{color:#666;margin:2em 0}
+#scenario-note,#labs-note{font-size:.85em;color:#444}
 #events .event{display:flex;gap:.5em;align-items:center}#events .event label{flex:1}#events input{width:6em}
 """
 
@@ -312,7 +313,8 @@ async function postScenario(name, size, read) {
       select.append(el("option", {value: payload.name}, payload.label));
     }
     choose(payload.name);
-    note.textContent = `${payload.label}: ${payload.events.length} events from t = 0 on`;
+    const n = payload.events.length;
+    note.textContent = `${payload.label}: ${n} event${n === 1 ? "" : "s"} from t = 0 on to move`;
     note.dataset.state = "done";
     return true;
   } catch (err) {

@@ -18,9 +18,7 @@ uploaded twice is the same scenario (and finds its kept history, :mod:`ckdmbd.ap
 from __future__ import annotations
 
 import copy
-import datetime
 import hashlib
-import json
 import math
 import threading
 from collections import OrderedDict
@@ -172,43 +170,9 @@ def variant(entry: AppScenario, event_days: dict[str, float], duration: str,
     return parse_scenario(to_toml(doc), entry.scenario.source)
 
 
-# --- a TOML writer for the documents tomllib reads (the standard library reads TOML but does not write it) --------
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else repr(value)  # repr: the same float back; inf, -inf as TOML has them
-    if isinstance(value, str):  # a JSON string is a TOML basic string, but for DEL, which TOML wants escaped
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"not a TOML value: {type(value).__name__}")
-
-
-def _key(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
 def to_toml(doc: dict) -> str:
-    """``doc`` as TOML text that :func:`tomllib.loads` reads back as ``doc``: top-level values, then each table as
-    ``[table]`` and each array of tables as ``[[table]]`` (anything deeper inline)."""
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in doc.items() if not isinstance(v, dict) and not _is_table_array(v)]
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            lines += ["", f"[{_key(key)}]", *(f"{_key(k)} = {_value(v)}" for k, v in value.items())]
-        elif _is_table_array(value):
-            for row in value:
-                lines += ["", f"[[{_key(key)}]]", *(f"{_key(k)} = {_value(v)}" for k, v in row.items())]
-    return "\n".join(lines) + "\n"
+    """``doc`` (as :func:`tomllib.loads` gives it) back as TOML text that reads back as ``doc`` (tomlkit: tables as
+    ``[table]``, lists of tables as ``[[table]]``)."""
+    import tomlkit
+
+    return tomlkit.dumps(doc)

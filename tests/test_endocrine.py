@@ -1,6 +1,7 @@
 """Nephron segments, FGF23, parathyroid receptor biology and kidney transplantation (issue 9), each check against
 the measurement it is held to."""
 
+import itertools
 import math
 
 import numpy as np
@@ -162,3 +163,30 @@ def test_gfr_recovery_is_exponential_during_delayed_function():
     assert gfr[0] == pytest.approx(0.05 * ml_min_to_l_h(60.0), rel=1e-6)
     assert gfr[5] == pytest.approx(0.05 * ml_min_to_l_h(60.0) * 20 ** 0.5, rel=1e-4)
     assert gfr[-1] == pytest.approx(ml_min_to_l_h(60.0), rel=1e-9)
+
+
+def _growth_drive(p, calcitriol_pM):
+    """The gland's hyperplasia drive at baseline calcium and phosphate, normal-sized glands, given calcitriol."""
+    import inspect
+
+    values = model("default").full_parameters(dict(p))
+    inputs = {"ca_mM": p["calcium_baseline_mM"], "ionized_calcium_mM": values["pth_setpoint_ionized_mM"],
+              "vdr_gland_pM": calcitriol_pM, "phosphate_mM": p["phosphate_baseline_mM"],
+              "plasma_pth": values["PTH_0"], "gland_pool": 0.5, "parathyroid_tissue_native": 1.0,
+              "parathyroid_tissue_graft": 0.0, "graft_function": 1.0, "calcimimetic_setpoint_factor": 1.0}
+    py = parathyroid.gland_tissue.py_func
+    args = [inputs[n] if n in inputs else values[n] for n in inspect.signature(py).parameters]
+    return dict(zip(parathyroid.TISSUE_OUTPUTS, py(*args), strict=True))["gland_growth_drive"]
+
+
+def test_calcitriol_restraint_on_hyperplasia_is_graded_not_a_switch():
+    """CKD 3 (calcitriol ~0.75 of normal) must not grow the glands towards their dialysis size: Peterson-Riggs'
+    capacity switch (Hill 12.5) gave a drive of 2.3x there; the untreated dialysis patient (calcitriol ~16 pM)
+    still gets nearly the full drive (CtriolMax), on which the dialysis cases rest."""
+    p = parameters("default")
+    c0 = p["calcitriol_baseline_pM"]
+    assert _growth_drive(p, c0) == pytest.approx(1.0, rel=1e-9)
+    assert _growth_drive(p, 0.78 * c0) < 1.5
+    drives = [_growth_drive(p, f * c0) for f in (0.8, 0.6, 0.4, 0.2)]
+    assert all(a < b for a, b in itertools.pairwise(drives))  # graded across CKD 3-5
+    assert _growth_drive(p, 16.0) > 0.95 * p["CtriolMax"]

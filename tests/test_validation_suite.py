@@ -32,10 +32,14 @@ PENDING = {
                              "the remodelling space refills within one formation period, and lower calcium slows the "
                              "passive uptake into mineral by nearly as much",
     "gosmanova-2022-ckd-phosphate-reabsorption": (
-        "issue 9: TmP/GFR falls 40 % from GFR 100 to 16 (published -15 % from G1 to G5). The tubule reads PTH and "
-        "FGF23 through receptors the diseased kidney loses (Urena 1995, Rotondi 2015), but the model's CKD carries "
-        "more PTH than CRIB's patients (6.8x vs 3.3x); the hormones' maximal effects are set by tumour-induced "
-        "osteomalacia and post-transplant phosphate wasting, which a weaker effect cannot reach"),
+        "issue 9: TmP/GFR falls 30 % from GFR 100 to 16 (published -15 % from G1 to G5; 38 % before the graded "
+        "calcitriol restraint on gland growth). TmP/GFR = P - U_P V / GFR is an identity: at the end P is 1.435 "
+        "mmol/L (CRIB 1.40) and U_P V 16.1 mmol/day (-28 %: the net absorption of the fixed 1000 mg diet), so "
+        "TmP/GFR = 1.435 - 16.1/23.0 = 0.74; -25 % needs U_P V <= 14.9 mmol/day at this phosphate (net "
+        "absorption, the gut) or phosphate >= 1.49. More tubular resistance raises phosphate, which lowers "
+        "calcitriol (Peterson-Riggs' phosphate inhibition of 1-alpha-hydroxylase) and raises PTH (PTH1R floor 0.1: "
+        "-27 %, PTH 5.2x); a shared PTH/FGF23 ceiling gives -23 % but drops both transplant cases (FE_P 24.6 % at "
+        "month 3, lowest phosphate 0.96 mmol/L)"),
 }
 
 

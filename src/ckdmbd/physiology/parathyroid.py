@@ -16,9 +16,11 @@ Ctriol / Ctriol50 bug", 2015) by computing the EC50 from the baseline calcitriol
 The default configuration (``gland_tissue``) goes further and makes the gland tissue: PTH is secreted by every
 functioning tissue (native glands; a forearm autograft once revascularised, t1/2 about 10 days), each tissue's
 mass grows (hyperplasia, logistic, doubling time about a year) or regresses towards G x reference mass,
-and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x), high phosphate and low
-calcium (direct mitogenic effects on parathyroid cells; Naveh-Many & Silver), so surgery can remove one tissue and
-leave the other. Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
+and the growth drive G rises with low calcitriol (PR's capacity effect, up to 4.1x, but graded over the
+calcitriol of CKD 3-5 with Hill slope 4 instead of PR's switch of slope 12.5, which drove CKD 3 glands towards their
+dialysis size), high phosphate and low calcium (direct mitogenic effects on parathyroid cells; Naveh-Many &
+Silver), so surgery can remove one tissue and leave the other.
+Secretion follows the four-parameter calcium-sensing curve of the gland models (field notes
 Sect. 3) in *ionised* calcium, with the set point at the baseline ionised calcium, 1.175 mM (controls 1.13 mM,
 Schwarz 1994; uraemic patients 1.16 mM, Madsen; 1.22 mM, Schappacher-Tilp 2019), slope m = 20 (which gives the same
 local gain at baseline as PR's T63 curve) and a non-suppressible minimum of 5 % of the maximum; PR's curve in total
@@ -173,8 +175,12 @@ def _tissue_turnover(mass, reference_mass, drive, rate, density):
 def derive_tissue(p):
     """Also the maximum of the ionised-calcium sensing curve, fixed so that secretion at the set point equals PR's
     baseline secretion (385 pmol/h): (A + B)/2 = 385 with B = b A."""
+    c0, g = p["calcitriol_baseline_pM"], p["gland_calcitriol_growth_hill"]
+    inparen = (p["CtriolMax"] - p["CtriolMin"]) * c0**g / (p["CtriolMax"] - 1.0) - c0**g
     return {
         **derive_default(p),
+        # EC50 of the calcitriol (VDR) restraint on hyperplasia: drive 1 at baseline calcitriol, as PR's capacity
+        "gland_growth_ctriol50": math.exp(math.log(inparen) / g),
         "pth_secretion_max": 2.0 * p["pth_secretion_baseline"] / (1.0 + p["pth_min_fraction"]),
         # the set point is the baseline ionised calcium (1.199 mM from calcium_speciation at 2.35 mM total, 40 g/L
         # albumin, pH 7.40), so the healthy steady state is PR's
@@ -194,7 +200,8 @@ def gland_tissue(ca_mM, ionized_calcium_mM, vdr_gland_pM, phosphate_mM, plasma_p
                  parathyroid_tissue_native, parathyroid_tissue_graft, graft_function,
                  native_tissue_ref, graft_tissue_ref, graft_revascularisation_rate, T70, T71, T72_base, ScaEffGam,
                  calcium_baseline_mM, phosphate_baseline_mM, T57, V1, CtriolMax, CtriolMin,
-                 CtriolPTgam, gland_growth_rate, Ctriol50, gland_phosphate_growth_gamma, gland_calcium_growth_gamma,
+                 gland_calcitriol_growth_hill, gland_growth_rate, gland_growth_ctriol50, gland_phosphate_growth_gamma,
+                 gland_calcium_growth_gamma,
                  pth_secretion_max, pth_min_fraction, pth_setpoint_ionized_mM, pth_sensing_slope,
                  calcimimetic_setpoint_factor, gland_receptor_half_mass, gland_receptor_floor,
                  gland_receptor_hill, gland_autonomous_fraction_max):
@@ -226,7 +233,9 @@ def gland_tissue(ca_mM, ionized_calcium_mM, vdr_gland_pM, phosphate_mM, plasma_p
     secretion, fill, empty, clearance = _secretion_and_pool(
         ca_mM, vdr_calcitriol, plasma_pth, gland_pool, 1.0, 1.0,
         per_mass, 1.0, 1.0, per_mass, T70, T71, T72_base, ScaEffGam, calcium_baseline_mM, T57, V1)
-    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(vdr_calcitriol, Ctriol50, CtriolPTgam)
+    # graded, not PR's capacity switch (Hill 12.5): see ``gland_calcitriol_growth_hill``
+    ctriol = CtriolMax - (CtriolMax - CtriolMin) * hill(vdr_calcitriol, gland_growth_ctriol50,
+                                                        gland_calcitriol_growth_hill)
     drive = (ctriol * ppow(phosphate_mM / phosphate_baseline_mM, gland_phosphate_growth_gamma)
              * ppow(calcium_baseline_mM / ca_mM, gland_calcium_growth_gamma))
     n_in, n_out = _tissue_turnover(parathyroid_tissue_native, native_tissue_ref, drive, gland_growth_rate,
@@ -258,4 +267,5 @@ CORRECTED = Submodel("parathyroid", __doc__, gland, OUTPUTS, STATES, PROCESSES,
 DEFAULT = Submodel("parathyroid", __doc__, gland_tissue, TISSUE_OUTPUTS, TISSUE_STATES, TISSUE_PROCESSES,
                    ("PetersonRiggs2010", "OpenBoneMin", "SchappacherTilp2019", "Madsen1996", "Silver1986",
                     "Brandi2002", "Fukagawa1999", "Gogusev1997", "Nefrologia2010"), derive_tissue,
-                   ("T60", "Ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"), CALCITRIOL_CONDITIONS)
+                   ("T60", "Ctriol50", "gland_growth_ctriol50", "pth_secretion_max", "pth_setpoint_ionized_mM"),
+                   CALCITRIOL_CONDITIONS)

@@ -737,21 +737,28 @@ def _rodas_step(
             for i in range(n):
                 dy[i] = f0[i]
         else:
+            # stage argument y + sum_j a_sj U_j, summed over j in order for every i (the loops are swapped so
+            # that the inner one runs along a contiguous row of u: the same operations in the same order)
             for i in range(n):
-                acc = y[i]
-                for j in range(s):
-                    acc += RODAS_A[s, j] * u[j, i]
-                ytmp[i] = acc
+                ytmp[i] = y[i]
+            for j in range(s):
+                a = RODAS_A[s, j]
+                uj = u[j]
+                for i in range(n):
+                    ytmp[i] += a * uj[i]
             rhs(t + RODAS_C_NODES[s] * h, ytmp, p, dy)
             nrhs += 1
         ds = RODAS_D[s] * h
-        for i in range(n):
-            acc = dy[i] + ds * fx[i]
-            cs = 0.0
-            for j in range(s):
-                cs += RODAS_C[s, j] * u[j, i]
-            u[s, i] = acc + cs * inv_h
+        for i in range(n):  # ynew: scratch for sum_j c_sj U_j until the new solution is written below
+            ynew[i] = 0.0
+        for j in range(s):
+            c = RODAS_C[s, j]
+            uj = u[j]
+            for i in range(n):
+                ynew[i] += c * uj[i]
         us = u[s]
+        for i in range(n):
+            us[i] = (dy[i] + ds * fx[i]) + ynew[i] * inv_h
         _solve_iteration(kind, e, piv, us, plan, xw, lptr, lidx, uptr, uidx)  # implicit block: us[:ni]
         # quadrature rows of E U = b:  -J_qd U_d + U_q / (h gamma) = b_q
         for i in range(ni, n):

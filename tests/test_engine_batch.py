@@ -27,7 +27,10 @@ def _patients(n: int) -> list[dict[str, float]]:
              "dialyzer_phosphate_clearance": ml_min_to_l_h(rng.uniform(130, 190))} for _ in range(n)]
 
 
-def test_batch_equals_single_runs(start):
+def test_batch_equals_single_runs(start, monkeypatch):
+    from ckdmbd.solvers import batch as batch_module
+
+    monkeypatch.setattr(batch_module, "CHUNK", 2)  # three compiled calls: the chunks join up in patient order
     params = _patients(5)
     batch = simulate_many("default", DAYS * 24.0, EVENTS, parameters=params, initial_states=[start] * 5,
                           states=("ecf_phosphate",), solver=OPTIONS, threads=2)

@@ -23,6 +23,9 @@ import numpy as np
 
 from ckdmbd import units
 
+CHUNK = 64
+"""Patients per compiled call: their parameter tables are held at once (a dialysis year's session end times make
+~160 distinct parameter vectors per patient); a chunk keeps every thread busy for seconds."""
 DEFAULT_OUTPUTS = ("ca_mM", "phosphate_mM", "pth_pM", "calcitriol_pM")
 """Model outputs kept by default: serum calcium, phosphate, PTH and calcitriol (model units)."""
 
@@ -170,26 +173,33 @@ def simulate_many(
     if reference is None:  # nobody can run: the event table from the defaults, only for its shape
         reference = build_tables(model, bounds_sorted, actions, dict(base_set),
                                  model.parameter_vector(dict(base_set)))
-    rmax = max(t.shape[0] for t in ptables)
-    ptab = np.zeros((n, rmax, len(model.parameter_names)))
-    for j, t in enumerate(ptables):
-        ptab[j, :t.shape[0]] = t
-    seg_prow = np.ascontiguousarray(np.array(prows, dtype=np.int64).reshape(n, len(bounds_sorted) - 1))
     guard_idx = np.array([i for i, st in enumerate(model.states) if st.must_be_nonnegative], dtype=np.int64)
     out = np.full((n, len(t_out), len(obs_idx) + len(state_idx)), np.nan)
     info = np.zeros((n, 10))
-    deltas = np.zeros((n, len(reference.act_kind)))
     jac = model.jacobian
     plan = model.sparse_lu.plan if opts.lu == "sparse" else np.zeros(1, dtype=np.int64)
     analytic = opts.jacobian == "analytic"
+    nseg = len(bounds_sorted) - 1
     previous = _set_threads(threads)
     try:
-        model.generated._integrate_many(
-            run, reference.seg_t, reference.act_ptr, reference.act_kind, reference.act_state, reference.act_value,
-            seg_prow, ptab, y0s, t_out, obs_idx, state_idx, out, info, deltas, opts.rtol, opts.atol, 0.0,
-            opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr,
-            jac.col_rows, jac.time_dependent, opts.restart_estimate, analytic, plan, guard_idx, GUARD_ATOL,
-            GUARD_RTOL)
+        for c0 in range(0, n, CHUNK):  # the parameter tables of a chunk only (~1 MB a patient for a dialysis year)
+            c1 = min(n, c0 + CHUNK)
+            rmax = max(t.shape[0] for t in ptables[c0:c1])
+            ptab = np.zeros((c1 - c0, rmax, len(model.parameter_names)))
+            for j in range(c0, c1):
+                ptab[j - c0, :ptables[j].shape[0]] = ptables[j]
+            seg_prow = np.ascontiguousarray(np.array(prows[c0:c1], dtype=np.int64).reshape(c1 - c0, nseg))
+            chunk_out = np.full((c1 - c0, *out.shape[1:]), np.nan)
+            chunk_info = np.zeros((c1 - c0, 10))
+            deltas = np.zeros((c1 - c0, len(reference.act_kind)))
+            model.generated._integrate_many(
+                run[c0:c1], reference.seg_t, reference.act_ptr, reference.act_kind, reference.act_state,
+                reference.act_value, seg_prow, ptab, np.ascontiguousarray(y0s[c0:c1]), t_out, obs_idx, state_idx,
+                chunk_out, chunk_info, deltas, opts.rtol, opts.atol, 0.0, opts.max_steps_per_segment,
+                len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr, jac.col_rows, jac.time_dependent,
+                opts.restart_estimate, analytic, plan, guard_idx, GUARD_ATOL, GUARD_RTOL)
+            out[c0:c1] = chunk_out
+            info[c0:c1] = chunk_info
     finally:
         _set_threads(previous)
     for j in np.flatnonzero(run):

@@ -215,8 +215,14 @@ class Result:
         """Every named intermediate (concentrations and fluxes, model units) at the output times."""
         if self._outputs is None:
             out = np.zeros((len(self.t_h), len(self.model.output_names)))
-            if self.segment_starts_h is None:
+            if self.segment_starts_h is not None and len(self.segment_parameters) == 0:
+                out[:] = np.nan  # stopped before its first segment (a negative initial state): nothing to observe
+            elif self.segment_starts_h is None:
                 self.model.generated.observe_many(self.t_h, self.y, self.p_final, out)
+            elif hasattr(self.model.generated, "_observe_rows"):  # each row with its segment's parameters
+                seg = np.maximum(np.searchsorted(self.segment_starts_h, self.t_h, side="right") - 1, 0)
+                self.model.generated._observe_rows(self.t_h, np.ascontiguousarray(self.y), seg.astype(np.int64),
+                                                   np.ascontiguousarray(self.segment_parameters), out)
             else:  # each output row with the parameters of the segment it belongs to
                 seg = np.searchsorted(self.segment_starts_h, self.t_h, side="right") - 1
                 for k in np.unique(seg):

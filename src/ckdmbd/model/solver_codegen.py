@@ -21,7 +21,7 @@ import inspect
 import ckdmbd.solvers.rosenbrock as rosenbrock
 
 SPECIALISED = ("_fd_jacobian", "_coloured_jacobian", "_rodas_step", "_initial_step", "_integrate", "fd_jacobian",
-               "_integrate_run", "_integrate_many")
+               "_integrate_run", "_integrate_many", "_observe_rows")
 """Driver functions that take ``rhs``: copied with ``rhs`` bound to the generated module's global."""
 HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian", "_observe")
 """Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation and the

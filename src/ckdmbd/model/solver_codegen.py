@@ -28,7 +28,9 @@ HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian", "_o
 analytic Jacobian; ``_observe`` (the model's outputs at one point, for the batch's reduced outputs) is written
 here, as the generated module's ``observe``."""
 PARALLEL = ("_integrate_many",)
-"""Copied functions compiled with ``parallel=True``: their ``prange`` loop spreads patients over the threads."""
+"""Copied functions compiled with ``parallel=True`` (their ``prange`` loop spreads patients over the threads), and
+once more as ``<name>_serial`` without it: a forked worker process must not enter the OpenMP runtime its parent
+started (GNU OpenMP is not fork-safe), and one thread needs no threading layer."""
 
 
 class _DropRhs(ast.NodeTransformer):
@@ -58,8 +60,10 @@ def specialised_solver_source(decorator: str) -> str:
         tree = ast.parse(inspect.getsource(getattr(rosenbrock, name)))
         tree = ast.fix_missing_locations(_DropRhs().visit(tree))
         used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        deco = decorator.replace("cache=True", "cache=True, parallel=True") if name in PARALLEL else decorator
-        functions.append(f"{deco}\n{ast.unparse(tree)}\n")
+        if name in PARALLEL:  # the threaded version, and a serial one (prange as range) for forked workers
+            functions.append(f"{decorator.replace('cache=True', 'cache=True, parallel=True')}\n{ast.unparse(tree)}\n")
+            tree.body[0].name = f"{name}_serial"
+        functions.append(f"{decorator}\n{ast.unparse(tree)}\n")
     imports = sorted(n for n in used if n not in SPECIALISED + HOOKS and n != "rhs" and hasattr(rosenbrock, n)
                      and not n.startswith("__"))
     header = f"from ckdmbd.solvers.rosenbrock import {', '.join(imports)}\n"

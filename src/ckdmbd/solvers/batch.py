@@ -88,6 +88,7 @@ def simulate_many(
     solver=None,
     start_h: float = 0.0,
     threads: int | None = None,
+    sessions_h: Sequence[tuple[float, float]] | None = None,
 ) -> BatchResult:
     """Simulate N patients under one protocol ``events`` (as :func:`ckdmbd.simulation.simulate`), each with its
     own parameter overrides (``parameters[j]``, a mapping by symbol in model units, or None) and initial state
@@ -95,7 +96,9 @@ def simulate_many(
     ``initial_states``, else ``n_patients``. Keeps the model ``outputs`` and ``states`` named on a grid of every
     ``output_interval_h`` from 0 to ``duration_h`` plus every session start and end. ``solver``: a
     :class:`ckdmbd.simulation.SolverOptions` (default: the ``population`` preset); always the solver compiled for
-    the model with its analytic Jacobian."""
+    the model with its analytic Jacobian. ``threads``: numba threads for the call (None: all; 1: the serial
+    driver, which a forked worker process needs). ``sessions_h``: the (start, end) of the dialysis sessions whose
+    values to keep (default: the sessions of ``events``; pass them when ``events`` are primitive actions)."""
     from ckdmbd.model.configurations import model as build_model
     from ckdmbd.model.configurations import parameters as builtin_parameters
     from ckdmbd.parameter_ranges import check_parameter_ranges
@@ -130,7 +133,8 @@ def simulate_many(
     grid = np.linspace(0.0, (n_grid - 1) * output_interval_h, n_grid)
     if grid[-1] < duration_h - 1e-9:
         grid = np.append(grid, duration_h)
-    inside = [(b, e) for b, e in sessions(events) if b >= 0 and e <= duration_h]
+    listed = sessions(events) if sessions_h is None else sorted(sessions_h)
+    inside = [(b, e) for b, e in listed if b >= 0 and e <= duration_h]
     starts = np.array([b for b, _ in inside], dtype=float)
     ends = np.array([e for _, e in inside], dtype=float)
     t_out = np.unique(np.concatenate([grid, starts, ends]))
@@ -180,7 +184,8 @@ def simulate_many(
     plan = model.sparse_lu.plan if opts.lu == "sparse" else np.zeros(1, dtype=np.int64)
     analytic = opts.jacobian == "analytic"
     nseg = len(bounds_sorted) - 1
-    previous = _set_threads(threads)
+    driver = model.generated._integrate_many_serial if threads == 1 else model.generated._integrate_many
+    previous = _set_threads(None if threads == 1 else threads)
     try:
         for c0 in range(0, n, CHUNK):  # the parameter tables of a chunk only (~1 MB a patient for a dialysis year)
             c1 = min(n, c0 + CHUNK)
@@ -192,7 +197,7 @@ def simulate_many(
             chunk_out = np.full((c1 - c0, *out.shape[1:]), np.nan)
             chunk_info = np.zeros((c1 - c0, 10))
             deltas = np.zeros((c1 - c0, len(reference.act_kind)))
-            model.generated._integrate_many(
+            driver(
                 run[c0:c1], reference.seg_t, reference.act_ptr, reference.act_kind, reference.act_state,
                 reference.act_value, seg_prow, ptab, np.ascontiguousarray(y0s[c0:c1]), t_out, obs_idx, state_idx,
                 chunk_out, chunk_info, deltas, opts.rtol, opts.atol, 0.0, opts.max_steps_per_segment,

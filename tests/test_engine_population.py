@@ -9,13 +9,12 @@ import math
 
 import numpy as np
 import pytest
+from test_population_spec import BASE, DISTRIBUTIONS
 
 import ckdmbd
 from ckdmbd.population import simulate_pinned
 from ckdmbd.population_backends import pinned_batch
 from ckdmbd.simulation import SolverOptions
-
-from test_population_spec import BASE, DISTRIBUTIONS  # noqa: I001  (the population tests' spec)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Where a population's patients run: in this process, in local worker processes, or on a Dask cluster (issue 12).
 
-Every backend runs the same function on the same patient values, one patient at a time in a fresh solver, so the
-numbers do not depend on the backend, the number of workers or the chunking: a population on a Dask cluster equals
-the serial run exactly (tests/test_population_backends.py). Patients travel in chunks (a few per task) to keep the
-scheduler's overhead per patient small; results come back in patient order.
+Every backend runs the same function on the same patient values, each patient in a fresh solver (alone or in a
+batch, below: the same numbers bit for bit), so the numbers do not depend on the backend, the number of workers or
+the chunking: a population on a Dask cluster equals the serial run exactly (tests/test_population_spec.py).
+Patients travel in chunks (a few per task) to keep the scheduler's overhead per patient small; results come back
+in patient order.
 
 Backends:
 - ``workers == 1`` and no scheduler: this process;

@@ -93,7 +93,7 @@ def _row(dom: str, label: str) -> tuple[float, float]:
     return tuple(0.0 if c.startswith(("<", "&lt;")) else float(c) for c in cells[:2])  # "< 0.01": below 0.01
 
 
-@pytest.mark.slow  # ~1 min: the browser drives two seed-case runs (9.5 years of history each) through the server
+@pytest.mark.slow  # ~1 min: the browser drives seed-case runs (the 9.5 years of history once) through the server
 def test_page_answers_the_seed_case_what_if_in_chromium(server, tmp_path):
     """The seed case with binders taken throughout: lower phosphate and (almost) no deposit, on the page."""
     dom = _drive(server, "scenario=seed-case&binder_adherence=1&run=1", tmp_path)
@@ -102,6 +102,11 @@ def test_page_answers_the_seed_case_what_if_in_chromium(server, tmp_path):
     most_written, most_changed = _row(dom, "Largest soft-tissue deposit (g)")
     assert most_written > 10.0 and most_changed < 0.1 * most_written
     assert 'id="plot-deposit_mass_g"' in dom and 'id="plot-pre_phosphate_mmol_L"' in dom
+    # the graft excision moved on the timeline from 21 to 6 months (the history is kept: seconds, not minutes)
+    dom = _drive(server, "scenario=seed-case&day.graft-excision=182.625&run=1", tmp_path)
+    assert _row(dom, "graft excision, day (moved)") == (639.2, 182.6)
+    most_written, most_moved = _row(dom, "Largest soft-tissue deposit (g)")
+    assert abs(most_moved - most_written) > 1.0  # the deposit curve moves (the direction: test_app_scenario.py)
 
 
 @pytest.mark.slow  # ~20 s: the browser drives two simulations of the scenario through the server
@@ -219,3 +224,40 @@ def test_moving_the_added_cinacalcet_on_the_timeline(server):
     before, after = days < 20, days > 30
     np.testing.assert_allclose(late[before], none[before], rtol=1e-9)
     assert np.all(late[after] < 0.9 * none[after]) and early[days < 20].mean() < 0.9 * none[days < 20].mean()
+
+
+UPLOAD = """[scenario]
+name = "my-patient"
+extends = "hemodialysis-adherent"
+duration = "2 months"
+
+[[events]]
+name = "ptx"
+type = "parathyroidectomy"
+time = "40 days"
+fraction_removed = 0.95
+"""
+
+
+@pytest.mark.slow  # ~20 s: Chromium, two months of an uploaded scenario (a 5-year dialysis history) and one bad file
+def test_page_uploads_a_scenario_and_moves_its_event_in_chromium(server, tmp_path):
+    """A scenario file linked in the URL is posted as an upload would be and becomes the current scenario, its
+    parathyroidectomy moved from day 40 to day 5: PTH falls weeks earlier, on the curves and in the table; a bad
+    file gives the CLI's one line on the page and nothing runs."""
+    from urllib.parse import quote
+
+    dom = _drive(server, f"scenario_file={quote(UPLOAD)}&months=2&day.ptx=5&run=1", tmp_path, budget_ms=120_000,
+                 timeout_s=300)
+    assert 'id="scenario-note" data-state="done"' in dom and "my-patient (uploaded linked-scenario.toml)" in dom
+    assert 'data-id="ptx"' in dom and "parathyroidectomy (ptx), day (moved)" in dom
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", dom))
+    assert re.findall(r"<td>([^<]+)</td>", rows["parathyroidectomy (ptx), day (moved)"])[:2] == ["40", "5"]
+    written, changed = _row(dom, "Pre-dialysis intact PTH (pmol/L)")
+    assert changed < 0.5 * written  # the last 4 weeks: after the surgery in both, but ~5 weeks longer in the what-if
+    assert 'id="plot-pre_pth_pmol_L"' in dom
+    bad = quote(UPLOAD.replace('"40 days"', '"40 furlongs"'))
+    proc = run_chromium(chromium(), f"{server}/?scenario_file={bad}&run=1", tmp_path, "--dump-dom",
+                        budget_ms=60_000, timeout_s=120)
+    assert 'id="scenario-note" data-state="error"' in proc.stdout, proc.stdout[-1500:]
+    assert "events[0].time: '40 furlongs' is not convertible to h" in proc.stdout  # the CLI's words
+    assert '<body data-state="ready">' in proc.stdout and console_problems(proc.stderr) == []

@@ -15,8 +15,9 @@ from ckdmbd.scenario import load_scenario, parse_scenario
 TRUTH = np.array([1300.0, 900.0, 8.0])  # diet phosphorus mg/day, diet calcium mg/day, parathyroid tissue
 
 
-@pytest.fixture(scope="module")
-def labs_csv(tmp_path_factory) -> Path:
+def write_synthetic_labs(directory: Path) -> Path:
+    """Six 4-weekly pre-dialysis calcium, phosphate and PTH values of the adherent patient at ``TRUTH``, with the
+    noise model's scatter, in laboratory units; returns the CSV's path."""
     sc = load_scenario("hemodialysis-adherent")
     days = np.arange(0, 6) * 28
     rows = [(d, c) for d in days for c in LAB_CV]
@@ -35,9 +36,14 @@ def labs_csv(tmp_path_factory) -> Path:
         "unit": [name[c][1] for c in labs["column"]],
         "sample": "pre-dialysis",
     })
-    path = tmp_path_factory.mktemp("labs") / "labs.csv"
+    path = directory / "labs.csv"
     out.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="module")
+def labs_csv(tmp_path_factory) -> Path:
+    return write_synthetic_labs(tmp_path_factory.mktemp("labs"))
 
 
 def test_fit_then_forecast(labs_csv, tmp_path):

@@ -31,8 +31,6 @@ PENDING = {
                              "moves phosphate 0.17 mmol/L per 4.6 mmol/day), 3-6 % of the skeleton in six months; "
                              "the remodelling space refills within one formation period, and lower calcium slows the "
                              "passive uptake into mineral by nearly as much",
-    "wang-2012-phosphate-removal": "issue 10: the Monday session removes 31.0 mmol (band 20-30) after the long gap; "
-                                   "midweek sessions 29.2",
     "gosmanova-2022-ckd-phosphate-reabsorption": (
         "issue 9: TmP/GFR falls 40 % from GFR 100 to 16 (published -15 % from G1 to G5). The tubule reads PTH and "
         "FGF23 through receptors the diseased kidney loses (Urena 1995, Rotondi 2015), but the model's CKD carries "

@@ -42,6 +42,7 @@ class HistoryEnd:
 
 _kept: OrderedDict[str, HistoryEnd | str] = OrderedDict()
 _lock = threading.Lock()
+_gates: dict[str, threading.Lock] = {}  # one per history being simulated: a second caller waits, not simulates
 runs = {"history": 0, "kept": 0}  # history runs done / answered from a kept history (for tests and benchmarks)
 
 
@@ -69,8 +70,6 @@ def _key(sc, history: list, history_overrides: Mapping[str, float], options) -> 
 def history_end(sc, options, history_overrides: Mapping[str, float] | None = None) -> HistoryEnd | str:
     """The state at t = 0 after the scenario's history (kept per key, see the module), or the failure message of
     the history run. ``history_overrides``: parameters (model units, by symbol) pinned during the history too."""
-    from ckdmbd.simulation import simulate
-
     pinned = dict(history_overrides or {})
     history = [a for a in _actions(sc, pinned) if a.time_h < 0.0]
     key = _key(sc, history, pinned, options)
@@ -79,6 +78,31 @@ def history_end(sc, options, history_overrides: Mapping[str, float] | None = Non
             _kept.move_to_end(key)
             runs["kept"] += 1
             return _kept[key]
+        gate = _gates.setdefault(key, threading.Lock())
+    with gate:  # an upload's history warmed in the background and its first Run: simulated once
+        with _lock:
+            if key in _kept:
+                _kept.move_to_end(key)
+                runs["kept"] += 1
+                return _kept[key]
+        try:
+            end = _simulate_history(sc, history, pinned, options)
+        except BaseException:
+            with _lock:
+                _gates.pop(key, None)
+            raise
+        with _lock:  # kept before the gate goes: a later caller finds one or the other
+            runs["history"] += 1
+            _kept[key] = end
+            while len(_kept) > KEPT_HISTORIES:
+                _kept.popitem(last=False)
+            _gates.pop(key, None)
+    return end
+
+
+def _simulate_history(sc, history: list, pinned: Mapping[str, float], options) -> HistoryEnd | str:
+    from ckdmbd.simulation import simulate
+
     if sc.history_h <= 0:
         from ckdmbd.model.configurations import builtin_parameters
         from ckdmbd.simulation import build_model
@@ -94,11 +118,6 @@ def history_end(sc, options, history_overrides: Mapping[str, float] | None = Non
         else:
             when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
             end = f"the history before t = 0: {result.message}{when}"
-    with _lock:
-        runs["history"] += 1
-        _kept[key] = end
-        while len(_kept) > KEPT_HISTORIES:
-            _kept.popitem(last=False)
     return end
 
 

@@ -1,9 +1,11 @@
 """The page ``ckdmbd app`` serves (:mod:`ckdmbd.app`): controls, plots and a table, filled by its own server's API.
 
 URL parameters preset the controls, so a what-if can be linked or tested: ``?scenario=seed-case&binder_adherence=1
-&months=6&run=1`` (``run=1`` simulates on load); ``labs=`` (a lab CSV's text, URL-encoded) and ``labs_date=``
-(YYYY-MM-DD of day 0) preset an uploaded lab series. plotly.js is embedded (the report's bundle); the page requests
-nothing but its own server (Content-Security-Policy ``connect-src 'self'``).
+&months=6&run=1`` (``run=1`` simulates on load); ``day.graft-excision=180`` moves the scenario's event of that id
+(its name, or ``events[k]``) to day 180; ``labs=`` (a lab CSV's text, URL-encoded) and ``labs_date=``
+(YYYY-MM-DD of day 0) preset an uploaded lab series; ``scenario_file=`` (a scenario TOML's text) is posted as an
+uploaded scenario file would be and becomes the current scenario. plotly.js is embedded (the report's bundle); the
+page requests nothing but its own server (Content-Security-Policy ``connect-src 'self'``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ button{font-size:1em;padding:.4em 1.2em;margin-top:.6em}
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1em}.plot{background:#fff;min-width:0}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}footer{color:#666;margin:2em 0}
+#scenario-note,#labs-note{font-size:.85em;color:#444}
+#events .event{display:flex;gap:.5em;align-items:center}#events .event label{flex:1}#events input{width:6em}
 """
 
 _SCRIPT = r"""
@@ -34,6 +38,7 @@ const PANELS = [
 const params = new URLSearchParams(window.location.search);
 let catalogue = [];
 const LAB_LIMIT = __LAB_LIMIT__;
+const SCENARIO_LIMIT = __SCENARIO_LIMIT__;
 let labs = null;        // the uploaded lab results (POST /api/labs), drawn on their panels
 let lastResult = null;  // the last simulation, redrawn when labs arrive
 
@@ -71,6 +76,31 @@ function sliders(name) {
     wrap.append(lab, input);
     box.append(wrap);
   }
+}
+
+function eventFields(name) {
+  // the scenario's own events from t = 0 on, one day field each: moved, the what-if runs with the event there
+  const box = document.getElementById("events");
+  box.replaceChildren();
+  const entry = catalogue.find(s => s.name === name);
+  box.append(el("label", {}, entry.events.length ? "the scenario's events from t = 0 (day; change one to move it)"
+                                                 : "the scenario has no events from t = 0 on to move"));
+  entry.events.forEach((ev, k) => {
+    const row = el("div", {class: "event"});
+    const input = el("input", {type: "number", id: "day-" + k, min: 0, step: "any", "data-id": ev.id,
+                               "data-default": ev.day});
+    input.value = params.has("day." + ev.id) ? params.get("day." + ev.id) : ev.day;
+    row.append(el("label", {for: input.id}, `${ev.label}, day`), input);
+    box.append(row);
+  });
+}
+
+function eventDays() {
+  const out = {};
+  for (const input of document.querySelectorAll("#events input")) {
+    if (Number(input.value) !== Number(input.dataset.default)) out[input.dataset.id] = Number(input.value);
+  }
+  return out;
 }
 
 function changes() {
@@ -129,9 +159,17 @@ function show(result) {
     }
     const div = el("div", {class: "plot", id: "plot-" + column});
     grid.append(div);
+    // the events on the timeline: as written (grey, dotted) and, where moved, in the what-if (blue, dashed)
+    const line = (day, colour, dash) => ({type: "line", xref: "x", yref: "paper", x0: day, x1: day, y0: 0, y1: 1,
+                                          line: {color: colour, width: 1, dash: dash}});
+    const shapes = [];
+    for (const ev of result.events || []) {
+      shapes.push(line(ev.day, "#aaa", "dot"));
+      if (ev.what_if_day !== ev.day) shapes.push(line(ev.what_if_day, "#1f77b4", "dash"));
+    }
     Plotly.newPlot(div, traces, {height: 300, margin: {l: 55, r: 10, t: 30, b: 40}, title: {text: title,
       font: {size: 13}}, xaxis: {title: {text: "day"}}, yaxis: {title: {text: unit}, type: axis},
-      legend: {orientation: "h", y: -0.25}}, {displaylogo: false, responsive: true});
+      shapes: shapes, legend: {orientation: "h", y: -0.25}}, {displaylogo: false, responsive: true});
     const a = lastWeeks(runs["as written"], column), w = lastWeeks(runs["what-if"], column);
     rows.push([`${title} (${unit})`, fmt(a, column), fmt(w, column),
                a === null || w === null ? "–" : (w - a >= 0 ? "+" : "") + (w - a).toPrecision(2)]);
@@ -141,6 +179,10 @@ function show(result) {
       rows.push(["Largest soft-tissue deposit (g)", fmt(ma, column), fmt(mw, column),
                  ma === null || mw === null ? "–" : (mw - ma >= 0 ? "+" : "") + (mw - ma).toPrecision(2)]);
     }
+  }
+  for (const ev of (result.events || []).filter(e => e.what_if_day !== e.day)) {
+    rows.push([`${ev.label}, day (moved)`, nice(ev.day), nice(ev.what_if_day),
+               (ev.what_if_day - ev.day >= 0 ? "+" : "") + nice(ev.what_if_day - ev.day)]);
   }
   const body = document.querySelector("#summary tbody");
   body.replaceChildren();
@@ -152,7 +194,7 @@ function show(result) {
   const failed = Object.entries(runs).filter(([_, r]) => r.status !== "ok");
   document.getElementById("error").textContent = failed.map(([l, r]) => `${l}: ${r.message}`).join("; ");
   document.getElementById("status").textContent =
-    `${result.scenario}, ${result.months} months: each session's pre-dialysis value; table: mean of the last 4 weeks.`;
+    `${result.label}, ${result.months} months: each session's pre-dialysis value; table: mean of the last 4 weeks.`;
   document.body.dataset.state = "done";
 }
 
@@ -164,7 +206,7 @@ async function run() {
   document.body.dataset.state = "running";
   try {
     const response = await fetch("/api/simulate", {method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({scenario: scenario, changes: changes(), months: months,
+      body: JSON.stringify({scenario: scenario, changes: changes(), months: months, event_days: eventDays(),
                             cinacalcet: Number(document.getElementById("cinacalcet").value),
                             cinacalcet_day: Number(document.getElementById("cinacalcet-day").value)})});
     const payload = await response.json();
@@ -229,6 +271,59 @@ async function postLabs(name, size, read) {
   if (lastResult) show(lastResult);
 }
 
+function choose(name) {
+  const select = document.getElementById("scenario");
+  select.value = name;
+  sliders(name);
+  eventFields(name);
+  document.getElementById("months").value = catalogue.find(s => s.name === name).months;
+}
+
+async function uploadScenario() {
+  const file = document.getElementById("scenario-file").files[0];
+  if (file) await postScenario(file.name, file.size, async () => file);  // the bytes as they are (UTF-8 checked there)
+}
+
+async function postScenario(name, size, read) {
+  // the file goes to the server as data (POST /api/scenario: parsed as `ckdmbd run` parses a file, never run as code,
+  // never stored on disk); a valid one becomes the current scenario, its controls filled from it
+  const note = document.getElementById("scenario-note");
+  const error = document.getElementById("error");
+  error.textContent = "";
+  note.textContent = "";
+  if (size > SCENARIO_LIMIT) {  // the server's limit (ckdmbd.scenario.MAX_FILE_BYTES): said before sending anything
+    error.textContent = `cannot read scenario file '${name}': larger than ${SCENARIO_LIMIT} bytes, too large for a ` +
+      "scenario file";
+    note.dataset.state = "error";
+    return false;
+  }
+  note.dataset.state = "loading";
+  try {
+    const response = await fetch("/api/scenario?" + new URLSearchParams({name: name}).toString(), {method: "POST",
+      headers: {"Content-Type": "application/toml"}, body: await read()});
+    const payload = await response.json();
+    if (!response.ok) {
+      error.textContent = payload.error;
+      note.dataset.state = "error";
+      return false;
+    }
+    catalogue = catalogue.filter(s => s.name !== payload.name).concat([payload]);
+    const select = document.getElementById("scenario");
+    if (![...select.options].some(o => o.value === payload.name)) {
+      select.append(el("option", {value: payload.name}, payload.label));
+    }
+    choose(payload.name);
+    const n = payload.events.length;
+    note.textContent = `${payload.label}: ${n} event${n === 1 ? "" : "s"} from t = 0 on to move`;
+    note.dataset.state = "done";
+    return true;
+  } catch (err) {
+    error.textContent = "the ckdmbd app server did not answer: " + err;
+    note.dataset.state = "error";
+    return false;
+  }
+}
+
 async function start() {
   const response = await fetch("/api/scenarios");
   catalogue = (await response.json()).scenarios;
@@ -240,9 +335,17 @@ async function start() {
   if (params.has("cinacalcet_day")) document.getElementById("cinacalcet-day").value = params.get("cinacalcet_day");
   const months = document.getElementById("months");
   const preset = () => { months.value = catalogue.find(s => s.name === select.value).months; };
-  select.addEventListener("change", () => { sliders(select.value); preset(); });
+  select.addEventListener("change", () => { sliders(select.value); eventFields(select.value); preset(); });
   sliders(select.value);
+  eventFields(select.value);
   if (!params.has("months")) preset();
+  document.getElementById("scenario-file").addEventListener("change", uploadScenario);
+  if (params.has("scenario_file")) {  // a linked scenario file (its text in the URL), posted as an upload would be
+    const text = params.get("scenario_file");
+    const ok = await postScenario("linked-scenario.toml", new Blob([text]).size, async () => text);
+    if (ok && params.has("months")) document.getElementById("months").value = params.get("months");
+    if (!ok) { document.body.dataset.state = "ready"; return; }  // nothing to run: the error is on the page
+  }
   document.getElementById("run").addEventListener("click", run);
   document.getElementById("labs").addEventListener("change", uploadLabs);
   document.getElementById("labs-date").addEventListener("change", uploadLabs);
@@ -263,6 +366,7 @@ def page() -> str:
     from ckdmbd import __version__
     from ckdmbd.app import MAX_LAB_BYTES
     from ckdmbd.report_html import plotly_js
+    from ckdmbd.scenario import MAX_FILE_BYTES
 
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -277,6 +381,8 @@ def page() -> str:
         # assumed; MAX_CINACALCET_MG_DAY, the Sensipar label's highest daily dose, titrated from 30 mg); the sliders'
         # ranges come from the server (ckdmbd.app.ADJUSTABLE, sourced there).
         '<div id="controls"><div><label for="scenario">scenario</label><select id="scenario"></select>'
+        '<label for="scenario-file">or upload a scenario file (TOML, as for ckdmbd run)</label>'
+        '<input id="scenario-file" type="file" accept=".toml,text/plain"><div id="scenario-note"></div>'
         '<label for="months">months to simulate</label><input id="months" type="number" min="0.5" max="36" step="0.5" '
         'value="12"><label for="cinacalcet">add cinacalcet (mg/day, 0: none)</label><input id="cinacalcet" '
         'type="number" min="0" max="180" step="30" value="0"><label for="cinacalcet-day">... from day</label>'
@@ -285,11 +391,12 @@ def page() -> str:
         'labs check; drawn on the curves)</label><input id="labs" type="file" accept=".csv,text/csv">'
         '<label for="labs-date">date of day 0 (default: the date of the first sample)</label><input id="labs-date" '
         'type="date"><div id="labs-note"></div><br><button id="run">Run</button></div>'
-        '<div id="sliders" style="display:contents"></div></div>',
+        '<div id="sliders" style="display:contents"></div><div id="events"></div></div>',
         '<div id="status"></div><div id="error" role="alert"></div>',
         '<table id="summary"><thead><tr><th>last 4 weeks</th><th>as written</th><th>what-if</th><th>change</th>'
         "</tr></thead><tbody></tbody></table>",
         '<div class="grid" id="plots"></div>',
         f"<footer>ckdmbd {__version__}</footer>", "</main>",
-        f"<script>{_SCRIPT.replace('__LAB_LIMIT__', str(MAX_LAB_BYTES))}</script>", "</body>", "</html>",
+        "<script>" + _SCRIPT.replace("__LAB_LIMIT__", str(MAX_LAB_BYTES)).replace(
+            "__SCENARIO_LIMIT__", str(MAX_FILE_BYTES)) + "</script>", "</body>", "</html>",
     ]) + "\n"

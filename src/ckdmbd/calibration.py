@@ -560,3 +560,16 @@ def calibrated_scenario_text(original: str, scenario: Scenario, result: FitResul
     else:
         out = original.rstrip() + "\n\n" + text
     return out.replace(f'name = "{scenario.name}"', f'name = "{scenario.name}-calibrated"', 1)
+
+
+def profile_fit(problem: Problem, result: FitResult, **options) -> list:
+    """Profile-likelihood intervals (``ckdmbd.profile_likelihood``) around a fit's estimate: each parameter fixed on
+    a walk outward, the others re-fitted to the same labs. Costs tens of simulations per parameter."""
+    from ckdmbd.profile_likelihood import profile_all
+
+    if not math.isfinite(result.chi_square):
+        raise CalibrationError("profile: the fit has no finite chi-square to profile from")
+    lo = np.log([_BY_NAME[n].lower for n in problem.names])
+    hi = np.log([_BY_NAME[n].upper for n in problem.names])
+    return profile_all(problem.residuals, np.log(result.estimate), result.chi_square, lo, hi, problem.names,
+                       **options)

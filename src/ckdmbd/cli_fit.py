@@ -75,6 +75,9 @@ def fit_command(
         "--petab-out", help="also write the estimation problem as PEtab (SBML model and tables) into this folder")]
     = None,
     run_fit: Annotated[bool, typer.Option("--fit/--no-fit", help="--no-fit: only write the PEtab problem")] = True,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="also compute profile-likelihood 95 % intervals (each parameter fixed in turn, the others "
+                          "re-fitted; tens of simulations per parameter)")] = False,
 ) -> None:
     """Estimate dietary phosphorus and calcium and the parathyroid tissue mass from pre-dialysis calcium,
     phosphate and PTH; write fit.json and a calibrated scenario file; print estimates, 95 % intervals and fit.
@@ -83,7 +86,7 @@ def fit_command(
     when an estimate sits at a bound, the information matrix is singular or ill-conditioned (the parameters that
     are not identifiable are named) or the goodness of fit rejects the model (p < 0.001). PTH at or below the
     assay's limit (0.13 pmol/L) is censored."""
-    from ckdmbd.calibration import CalibrationError, Problem, calibrated_scenario_text, fit, start_state
+    from ckdmbd.calibration import CalibrationError, Problem, calibrated_scenario_text, fit, profile_fit, start_state
     from ckdmbd.labs import load_labs
     from ckdmbd.labs.checks import check_labs
     from ckdmbd.labs.errors import LabError
@@ -152,9 +155,17 @@ def fit_command(
         result = fit(problem, n_starts=starts, seed=seed)
     except CalibrationError as exc:
         _fail(str(exc))
+    profiles = []
+    if profile:
+        try:
+            profiles = profile_fit(problem, result)
+        except CalibrationError as exc:
+            _fail(str(exc))
     summary = result.to_dict() | {"labs": str(labs), "scenario": sc.name, "values_fitted": len(table),
                                   "values_censored": int(problem.censored.sum()), "time_axis": placement,
                                   "values_skipped_as_implausible": skipped, "values_before_start_left_out": early}
+    if profiles:
+        summary["profile_likelihood"] = [p.to_dict() for p in profiles]
     from ckdmbd.report import write_outputs
 
     files = {"fit.json": lambda p: p.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")}
@@ -168,11 +179,17 @@ def fit_command(
         _fail(f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
     view = Table(title=escape(f"{sc.name}: patient parameters from {len(table)} lab values"
                               + (" -- FIT FAILED" if not result.ok else "")))
-    for col in ("parameter", "estimate", "95 % CI", "unit"):
+    for col in ("parameter", "estimate", "95 % CI", *(("profile 95 % CI",) if profiles else ()), "unit"):
         view.add_column(col)
-    for r in result.table().itertuples():
+    for k, r in enumerate(result.table().itertuples()):
         ci = f"{r.ci95_low:.4g} - {r.ci95_high:.4g}" if math.isfinite(r.ci95_low) else "none"
-        view.add_row(r.parameter, f"{r.estimate:.4g}", ci, r.unit)
+        extra = ()
+        if profiles:
+            pr = profiles[k]
+            low = f"{pr.low:.4g}" + (" (bound)" if pr.open_low else "")  # bound: the labs do not limit that side
+            high = f"{pr.high:.4g}" + (" (bound)" if pr.open_high else "")
+            extra = (f"{low} - {high}",)
+        view.add_row(r.parameter, f"{r.estimate:.4g}", ci, *extra, r.unit)
     console.print(view)
     console.print(f"goodness of fit: chi-square {result.chi_square:.4g} on {result.dof} degrees of freedom "
                   f"(p = {result.p_value:.2g}); RMS log residual "

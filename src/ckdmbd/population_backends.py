@@ -91,7 +91,9 @@ def _simulate_chunk(simulate: Simulate, scenario: Any, options: Any, chunk: Sequ
                     threads: int | None = 1) -> list[Outcome]:
     """A few patients in the worker's process (one Dask task): batched where the simulation has a batched form,
     else one after another. ``threads``: 1 in worker processes (the serial compiled driver: fork-safe)."""
-    if _batched(simulate) and len(chunk) > 1:
+    from ckdmbd.solvers.batch import batchable
+
+    if _batched(simulate) and len(chunk) > 1 and batchable(options) and options.specialised is True:
         return pinned_batch(scenario, chunk, options, threads)
     return [simulate(scenario, values, options) for values in chunk]
 

@@ -115,7 +115,10 @@ def simulate_many(
     )
     from ckdmbd.solvers.event_tables import build_tables
 
-    opts = solver or SolverOptions.preset("population")
+    opts = solver or SolverOptions.preset("population", specialised=True)
+    if not batchable(opts):
+        raise ValueError(f"simulate_many runs the model's own Rosenbrock solver with a Jacobian pattern, not "
+                         f"backend={opts.backend!r}, jacobian={opts.jacobian!r}")
     n = _batch_size(parameters, initial_states, n_patients)
     if not np.isfinite(duration_h) or duration_h <= 0:
         raise ValueError(f"duration must be a positive number of hours, got {duration_h}")
@@ -229,6 +232,13 @@ def simulate_many(
         grid_rows=np.array([rows[t] for t in grid], dtype=np.int64), session_starts_h=starts,
         session_start_rows=np.array([rows[t] for t in starts], dtype=np.int64),
         session_end_rows=np.array([rows[t] for t in ends], dtype=np.int64))
+
+
+def batchable(opts) -> bool:
+    """Whether a batch can run with these :class:`ckdmbd.simulation.SolverOptions` (the model's own Rosenbrock
+    solver with the analytic or coloured Jacobian; ``specialised`` is implied: a single run equals a batch's
+    patient when it asks for ``specialised=True``)."""
+    return opts.backend == "rosenbrock" and opts.jacobian in ("analytic", "coloured")
 
 
 def _batch_size(parameters, initial_states, n_patients) -> int:

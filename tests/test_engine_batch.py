@@ -71,3 +71,5 @@ def test_batch_bad_arguments_are_one_line_errors(start):
         simulate_many("default", 24.0, EVENTS, n_patients=1, outputs=("nope",))
     with pytest.raises(ValueError, match="ambiguous"):
         simulate_many("default", 24.0, EVENTS, parameters=[{}], n_patients=2)
+    with pytest.raises(ValueError, match="backend='scipy'"):
+        simulate_many("default", 24.0, EVENTS, n_patients=1, solver=SolverOptions(backend="scipy"))

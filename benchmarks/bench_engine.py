@@ -17,6 +17,8 @@ Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
 2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
    ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
    installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
+4. ``simulate_many``: ``--patients`` dialysis patient-years in one compiled call on 1 and 2 threads, and the
+   same patients one ``simulate`` call at a time, ms per patient-year.
 3. CLI cold starts, ``ckdmbd scenarios`` and ``ckdmbd run peterson-riggs-2010 -q``, as subprocesses of this
    interpreter with this checkout's ``src`` on ``PYTHONPATH`` (one untimed warm-up fills numba's cache).
 
@@ -82,6 +84,9 @@ def presets() -> dict[str, SolverOptions]:
     rows["population, coloured FD"] = SolverOptions.preset("population", jacobian="coloured", specialised=True)
     rows.update({f"{name}, analytic": SolverOptions.preset(name, specialised=True)
                  for name in ("report", "population", "screen")})
+    if "one_call" in SolverOptions.__dataclass_fields__:  # the event loop in Python, for the one-call ratio
+        rows.update({f"{name}, analytic, Python loop": SolverOptions.preset(name, specialised=True, one_call=False)
+                     for name in ("report", "population")})
     if "lu" in SolverOptions.__dataclass_fields__:  # the sparse LU is the default: the dense one for comparison
         rows.update({f"{name}, analytic, dense LU": SolverOptions.preset(name, specialised=True, lu="dense")
                      for name in ("report", "population", "screen")})
@@ -222,6 +227,43 @@ def lu_kernel_rows() -> None:
               f"{fallbacks:>10d}")
 
 
+def batch_rows(patients: int, anchor: float | None) -> None:
+    """``simulate_many``: ``patients`` dialysis patient-years (mobilisation and dialyzer clearances drawn per
+    patient) in one compiled call on 1 and 2 threads, after a warm-up batch, against the same patients one
+    ``simulate`` at a time (one-call path, full output) in this process."""
+    try:
+        from ckdmbd.simulation import simulate_many
+    except ImportError:
+        return
+    from ckdmbd.units import ml_min_to_l_h
+
+    start = run_scenario(load_scenario("hemodialysis-adherent")).y[0]
+    events = [Hemodialysis(0.0, HOURS_PER_YEAR), PhosphateBinder(0.0, 2.4, 1.0)]
+    rng = np.random.default_rng(1)
+    params = [{"phosphate_mobilisation_clearance": ml_min_to_l_h(rng.uniform(45, 208)),
+               "dialyzer_phosphate_clearance": ml_min_to_l_h(rng.uniform(130, 190))} for _ in range(patients)]
+    opts = SolverOptions.preset("population", specialised=True)
+    simulate_many("default", HOURS_PER_YEAR, events, parameters=params[:2], initial_states=[start] * 2,
+                  solver=opts)
+    print(f"4. {patients} dialysis patient-years, population preset (pre-dialysis values per session and daily "
+          f"Ca, P, PTH, calcitriol)")
+    print(f"   {'path':36s} {'wall s':>8s} {'ms / patient-year':>18s} {'/ RR':>6s} {'failed':>7s}")
+    t = time.perf_counter()
+    for values in params:
+        simulate("default", HOURS_PER_YEAR, events, initial_state=start, parameters=values, solver=opts)
+    wall = time.perf_counter() - t
+    rr = f"{wall / patients * 1e3 / anchor:6.2f}" if anchor else f"{'-':>6s}"
+    print(f"   {'simulate() one at a time':36s} {wall:8.2f} {wall / patients * 1e3:18.1f} {rr} {'-':>7s}")
+    for threads in (1, 2):
+        t = time.perf_counter()
+        batch = simulate_many("default", HOURS_PER_YEAR, events, parameters=params,
+                              initial_states=[start] * patients, solver=opts, threads=threads)
+        wall = time.perf_counter() - t
+        rr = f"{wall / patients * 1e3 / anchor:6.2f}" if anchor else f"{'-':>6s}"
+        print(f"   {f'simulate_many, {threads} thread(s)':36s} {wall:8.2f} {wall / patients * 1e3:18.1f} {rr} "
+              f"{int((~batch.ok).sum()):7d}")
+
+
 def healthy_rows(repeats: int, rr) -> None:
     print("2. healthy year, reference configuration, simulate(...).to_frame()")
     print(f"   {'grid':10s} {'ckdmbd ms':>10s} {'libRoadRunner ms':>17s} {'ratio':>7s}")
@@ -250,7 +292,8 @@ def cli_rows(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="3 repeats, no CLI rows")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 16 batch patients, no CLI rows")
+    parser.add_argument("--patients", type=int, default=64, help="patients of the simulate_many rows")
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
     print(f"load average before (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -260,6 +303,7 @@ def main() -> None:
     dialysis_rows(repeats, anchor)
     lu_pair_rows(repeats)
     lu_kernel_rows()
+    batch_rows(16 if args.quick else args.patients, anchor)
     healthy_rows(repeats, rr)
     if not args.quick:
         cli_rows(repeats)

@@ -1,9 +1,10 @@
 """Where a population's patients run: in this process, in local worker processes, or on a Dask cluster (issue 12).
 
-Every backend runs the same function on the same patient values, one patient at a time in a fresh solver, so the
-numbers do not depend on the backend, the number of workers or the chunking: a population on a Dask cluster equals
-the serial run exactly (tests/test_population_backends.py). Patients travel in chunks (a few per task) to keep the
-scheduler's overhead per patient small; results come back in patient order.
+Every backend runs the same function on the same patient values, each patient in a fresh solver (alone or in a
+batch, below: the same numbers bit for bit), so the numbers do not depend on the backend, the number of workers or
+the chunking: a population on a Dask cluster equals the serial run exactly (tests/test_population_spec.py).
+Patients travel in chunks (a few per task) to keep the scheduler's overhead per patient small; results come back
+in patient order.
 
 Backends:
 - ``workers == 1`` and no scheduler: this process;
@@ -12,6 +13,12 @@ Backends:
 - ``scheduler="tcp://HOST:8786"``: an existing Dask cluster (every worker needs ckdmbd installed, same version).
 
 Dask is imported only when a scheduler is asked for, so the local backends do not pay for it.
+
+A population's members (:func:`ckdmbd.population.simulate_pinned`) run in batches on the batched engine
+(:func:`ckdmbd.simulation.simulate_many`, :func:`pinned_batch`): the patients of a chunk that pin the same
+parameters share one protocol and run in one compiled call, keeping only what a member's outcome reads (the
+values at each session's start); each patient's numbers are those of its single run, bit for bit
+(tests/test_engine_population.py), so the backends still agree exactly.
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ def chunk_size(n_patients: int, workers: int) -> int:
     return max(1, min(8, n_patients // (4 * max(workers, 1)) or 1))
 
 
+BATCH = 16
+"""Patients per batched call in this process (progress is reported per batch)."""
+
+
 def run_patients(simulate: Simulate, scenario: Any, options: Any, samples: Sequence[dict[str, float]],
                  workers: int = 1, scheduler: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> list[Outcome]:
@@ -45,21 +56,23 @@ def run_patients(simulate: Simulate, scenario: Any, options: Any, samples: Seque
         return _run_dask(simulate, scenario, options, samples, workers, scheduler, progress)
     if workers == 1:
         outcomes = []
-        for k, values in enumerate(samples):
-            outcomes.append(simulate(scenario, values, options))
+        step = BATCH if _batched(simulate) else 1
+        for k in range(0, len(samples), step):
+            outcomes.extend(_simulate_chunk(simulate, scenario, options, samples[k:k + step], threads=None))
             if progress:
-                progress(k + 1, len(samples))
+                progress(len(outcomes), len(samples))
         return outcomes
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     outcomes = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(simulate, scenario, options)) as pool:
-        for k, outcome in enumerate(pool.map(_worker_patient, samples,
-                                             chunksize=chunk_size(len(samples), workers))):
-            outcomes.append(outcome)
+        size = chunk_size(len(samples), workers)
+        chunks = [list(samples[s:s + size]) for s in range(0, len(samples), size)]
+        for chunk_outcomes in pool.map(_worker_chunk, chunks):
+            outcomes.extend(chunk_outcomes)
             if progress:
-                progress(k + 1, len(samples))
+                progress(len(outcomes), len(samples))
     return outcomes
 
 
@@ -70,14 +83,91 @@ def _init_worker(simulate: Simulate, scenario: Any, options: Any) -> None:
     _WORKER.update(simulate=simulate, scenario=scenario, options=options)
 
 
-def _worker_patient(values: dict[str, float]) -> Outcome:
-    return _WORKER["simulate"](_WORKER["scenario"], values, _WORKER["options"])
+def _worker_chunk(chunk: list[dict[str, float]]) -> list[Outcome]:
+    return _simulate_chunk(_WORKER["simulate"], _WORKER["scenario"], _WORKER["options"], chunk)
 
 
-def _simulate_chunk(simulate: Simulate, scenario: Any, options: Any,
-                    chunk: Sequence[dict[str, float]]) -> list[Outcome]:
-    """One Dask task: a few patients, one after another, in the worker's process."""
+def _simulate_chunk(simulate: Simulate, scenario: Any, options: Any, chunk: Sequence[dict[str, float]],
+                    threads: int | None = 1) -> list[Outcome]:
+    """A few patients in the worker's process (one Dask task): batched where the simulation has a batched form,
+    else one after another. ``threads``: 1 in worker processes (the serial compiled driver: fork-safe)."""
+    from ckdmbd.solvers.batch import batchable
+
+    if _batched(simulate) and len(chunk) > 1 and batchable(options) and options.specialised is True:
+        return pinned_batch(scenario, chunk, options, threads)
     return [simulate(scenario, values, options) for values in chunk]
+
+
+def _batched(simulate: Simulate) -> bool:
+    """Whether ``simulate`` is a population member's run, which :func:`pinned_batch` computes in batches."""
+    from ckdmbd.population import simulate_pinned
+
+    return simulate is simulate_pinned
+
+
+def pinned_batch(sc: Any, chunk: Sequence[dict[str, float]], options: Any, threads: int | None = 1) -> list[Outcome]:
+    """:func:`ckdmbd.population.simulate_pinned` for every patient of ``chunk`` (the same outcomes, bit for bit),
+    in one :func:`ckdmbd.simulation.simulate_many` call per group of patients that pin the same parameters (they
+    share a protocol). A group the batch cannot take as a whole (its protocol is refused) runs patient by patient,
+    so each failure stays that patient's value."""
+    from ckdmbd.population import pinned_actions, simulate_pinned
+
+    groups: dict[frozenset[str], list[int]] = {}
+    for k, values in enumerate(chunk):
+        groups.setdefault(frozenset(values), []).append(k)
+    outcomes: list[Outcome | None] = [None] * len(chunk)
+    for members in groups.values():
+        try:
+            batch = _pinned_group(sc, [chunk[k] for k in members], options, threads, pinned_actions)
+        except Exception:
+            batch = [simulate_pinned(sc, chunk[k], options) for k in members]
+        for k, outcome in zip(members, batch, strict=True):
+            outcomes[k] = outcome
+    return outcomes  # type: ignore[return-value]
+
+
+def _pinned_group(sc: Any, group: Sequence[dict[str, float]], options: Any, threads: int | None,
+                  pinned_actions: Callable) -> list[Outcome]:
+    import math
+
+    import pandas as pd
+
+    from ckdmbd.model.configurations import model as build_model
+    from ckdmbd.sessions import sessions
+    from ckdmbd.simulation import simulate_many
+    from ckdmbd.units import HOURS_PER_DAY
+
+    if not sc.duration_h > 0:
+        raise ValueError("a batch needs a positive duration")
+    names = build_model(sc.configuration).output_names
+    columns = {"pre_calcium_mmol_L": "ca_mM", "pre_phosphate_mmol_L": "phosphate_mM", "pre_pth_pmol_L": "pth_pM"}
+    if "ionized_calcium_mM" in names:  # the columns session_outcome's frame has
+        columns["pre_ionized_calcium_mmol_L"] = "ionized_calcium_mM"
+    deposit = "deposit_diameter_cm" in names and "deposit_mass_g" in names
+    outputs = (*columns.values(), *(("deposit_mass_g",) if deposit else ()))
+    batch = simulate_many(sc.configuration, sc.duration_h, pinned_actions(sc, group[0]),
+                          parameters=[{**sc.parameter_overrides, **values} for values in group], outputs=outputs,
+                          output_interval_h=sc.output_interval_h, solver=options, start_h=-sc.history_h,
+                          threads=threads, sessions_h=sessions(sc.events))
+    outcomes: list[Outcome] = []
+    for j in range(len(group)):
+        if batch.status[j] == -1:  # refused before the run, as failed_outcome words it
+            outcomes.append(("failed", batch.messages[j], pd.DataFrame(), math.nan))
+            continue
+        if batch.status[j] != 0:
+            day = batch.failed_at_h[j] / 24.0
+            outcomes.append(("failed", batch.messages[j] + f" (at day {day:.4g})", pd.DataFrame(), day))
+            continue
+        pre = batch.predialysis[j]
+        if not len(batch.session_starts_h):
+            outcomes.append(("ok", "success", pd.DataFrame(columns=[]), math.nan))
+            continue
+        table = {"start_day": batch.session_starts_h / HOURS_PER_DAY}
+        table.update({col: pre[:, c] for c, col in enumerate(columns)})
+        if deposit:
+            table["deposit_mass_g"] = pre[:, len(columns)]
+        outcomes.append(("ok", "success", pd.DataFrame(table), math.nan))
+    return outcomes
 
 
 def _client(scheduler: str, workers: int):
@@ -110,7 +200,7 @@ def _run_dask(simulate: Simulate, scenario: Any, options: Any, samples: Sequence
         starts = list(range(0, len(samples), size))
         scattered = client.scatter([scenario, options], broadcast=True)
         futures = {client.submit(_simulate_chunk, simulate, scattered[0], scattered[1],
-                                 list(samples[s:s + size]), pure=False): s for s in starts}
+                                 list(samples[s:s + size]), 1, pure=False): s for s in starts}
         results: dict[int, list[Outcome]] = {}
         done = 0
         for future in as_completed(futures):

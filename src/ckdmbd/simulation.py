@@ -77,10 +77,13 @@ class _NonnegativeGuard:
             self.scale = scale
             return None
         row, col = np.argwhere(bad)[0]
+        return float(t_h[row]), self.message(float(t_h[row]), int(col), float(values[row, col]))
+
+    def message(self, time_h: float, col: int, value: float) -> str:
+        """The one-line failure of checked state ``col`` (an index into :attr:`index`) at ``value``."""
         state = self.model.states[self.index[col]]
-        days = float(t_h[row]) / units.HOURS_PER_DAY
-        return float(t_h[row]), (f"{STATUS_MESSAGES[NEGATIVE_STATE]}: {state.name} = {values[row, col]:.6g} "
-                                 f"{state.unit} at t = {days:.6g} days")
+        days = time_h / units.HOURS_PER_DAY
+        return f"{STATUS_MESSAGES[NEGATIVE_STATE]}: {state.name} = {value:.6g} {state.unit} at t = {days:.6g} days"
 
 
 class SimulationError(RuntimeError):
@@ -135,6 +138,12 @@ class SolverOptions:
     restart_estimate: bool = True
     """At a restart after an event, cap the previous segment's last step by the Hairer-Norsett-Wanner starting
     step estimate at the new state (a session start changes the rates by orders of magnitude)."""
+    one_call: bool = True
+    """With the solver compiled for the model (:attr:`specialised`) and the ``rosenbrock`` backend with a Jacobian
+    pattern: the whole event loop in one compiled call (:func:`ckdmbd.solvers.rosenbrock._integrate_run`; segment
+    boundaries, state actions and parameter vectors handed over as tables), the same numbers bit for bit as the
+    segment-by-segment loop in Python (``False``, also taken when a ``progress`` callback is given), without its
+    ~30 µs of Python and dispatch per segment (a dialysis year has 315)."""
     lu: str = "sparse"
     """Factorisation of each step's iteration matrix with a Jacobian pattern (``analytic``/``coloured``):
     ``sparse``, a fixed fill-reducing order computed once per model (:mod:`ckdmbd.solvers.sparse_lu`), with the
@@ -206,8 +215,14 @@ class Result:
         """Every named intermediate (concentrations and fluxes, model units) at the output times."""
         if self._outputs is None:
             out = np.zeros((len(self.t_h), len(self.model.output_names)))
-            if self.segment_starts_h is None:
+            if self.segment_starts_h is not None and len(self.segment_parameters) == 0:
+                out[:] = np.nan  # stopped before its first segment (a negative initial state): nothing to observe
+            elif self.segment_starts_h is None:
                 self.model.generated.observe_many(self.t_h, self.y, self.p_final, out)
+            elif hasattr(self.model.generated, "_observe_rows"):  # each row with its segment's parameters
+                seg = np.maximum(np.searchsorted(self.segment_starts_h, self.t_h, side="right") - 1, 0)
+                self.model.generated._observe_rows(self.t_h, np.ascontiguousarray(self.y), seg.astype(np.int64),
+                                                   np.ascontiguousarray(self.segment_parameters), out)
             else:  # each output row with the parameters of the segment it belongs to
                 seg = np.searchsorted(self.segment_starts_h, self.t_h, side="right") - 1
                 for k in np.unique(seg):
@@ -392,6 +407,21 @@ def _snap_to_resolution(actions: list, fixed: tuple[float, ...]) -> list:
     return [a if first[a.time_h] == a.time_h else replace(a, time_h=first[a.time_h]) for a in actions]
 
 
+def run_actions(model: CompiledModel, events: Sequence[Event | Action], start_h: float,
+                duration_h: float) -> tuple[list[Action], set[float]]:
+    """The primitive actions of a run from ``start_h`` to ``duration_h`` (time order, snapped to the time
+    resolution, those at or after the end dropped) and the segment bounds they make."""
+    if not np.isfinite(start_h) or start_h > 0:
+        raise ValueError(f"start must be at or before t = 0, got {start_h} h")
+    actions = expand_events(events, model.state_names)
+    if actions and actions[0].time_h < start_h:
+        raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
+    actions = _snap_to_resolution(actions, (float(start_h), 0.0))
+    end_h = float(duration_h) - TIME_RESOLUTION_H * max(1.0, abs(float(duration_h))) if duration_h > 0 else 0.0
+    actions = [a for a in actions if a.time_h < end_h]  # at or after the end they cannot act (a decline's stop)
+    return actions, {float(start_h), 0.0, float(duration_h)} | {a.time_h for a in actions}
+
+
 def simulate(
     configuration: str = "default",
     duration_h: float = units.HOURS_PER_YEAR,
@@ -453,15 +483,7 @@ def simulate(
     if y.shape != (model.n_states,):
         raise ValueError(f"initial state has shape {y.shape}, the model has {model.n_states} states")
 
-    if not np.isfinite(start_h) or start_h > 0:
-        raise ValueError(f"start must be at or before t = 0, got {start_h} h")
-    actions = expand_events(events, model.state_names)
-    if actions and actions[0].time_h < start_h:
-        raise ProtocolError(f"event at t = {actions[0].time_h} h lies before the start of the run ({start_h} h)")
-    actions = _snap_to_resolution(actions, (float(start_h), 0.0))
-    end_h = float(duration_h) - TIME_RESOLUTION_H * max(1.0, abs(float(duration_h))) if duration_h > 0 else 0.0
-    actions = [a for a in actions if a.time_h < end_h]  # at or after the end they cannot act (a decline's stop)
-    bounds = {float(start_h), 0.0, float(duration_h)} | {a.time_h for a in actions}
+    actions, bounds = run_actions(model, events, start_h, duration_h)
     if progress is not None:  # extra restarts for progress reports, kept clear of the physical ones
         fixed = np.array(sorted(bounds))
         for tc in np.arange(start_h + progress_chunk_h, duration_h, progress_chunk_h):
@@ -495,6 +517,10 @@ def simulate(
         def integrate(*args):
             return integrate_segment_coloured(model.generated.rhs, *args[:-2], args[-1])  # no analytic Jacobian
     rejected = 0
+    if (specialised and opts.one_call and opts.backend == "rosenbrock" and jac is not None and progress is None
+            and hasattr(model.generated, "_integrate_run")):
+        return _simulate_one_call(model, pset, base, p, y, actions, bounds_sorted, t_out, float(initial_step_h),
+                                  opts, analytic, lu_plan, guard, tuple(events), float(duration_h), check)
     for t0, t1 in itertools.pairwise(bounds_sorted):
         changed: set[str] = set()
         moved = not seg_starts  # the initial state, or a state an action changed, is checked before integrating
@@ -545,8 +571,71 @@ def simulate(
     result = Result(model, pset, t_out, y_out, p, int(status), message, failed_at, steps, nrhs, tuple(events),
                     np.array(seg_starts), np.array(seg_params), tuple(jumps), n_rejected=rejected,
                     final_parameters=dict(base), final_step_h=float(h_last))
-    if check and status != 0:
-        days = failed_at / units.HOURS_PER_DAY  # negative during a history before t = 0
-        raise SimulationError(
-            f"simulation failed after t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} years): {message}")
+    return _checked(result, check)
+
+
+def _checked(result: Result, check: bool) -> Result:
+    """The result, or with ``check`` a failed run as :class:`SimulationError` (one line: when and why)."""
+    if check and result.status != 0:
+        days = result.failed_at_h / units.HOURS_PER_DAY  # negative during a history before t = 0
+        raise SimulationError(f"simulation failed after t = {days:.4g} days ({days / units.DAYS_PER_YEAR:.3g} "
+                              f"years): {result.message}")
     return result
+
+
+def _simulate_one_call(model: CompiledModel, pset: ParameterSet, base: dict[str, float], p: np.ndarray,
+                       y: np.ndarray, actions: list, bounds: list[float], t_out: np.ndarray, initial_step_h: float,
+                       opts: SolverOptions, analytic: bool, lu_plan: np.ndarray, guard: _NonnegativeGuard,
+                       events: tuple, duration_h: float, check: bool) -> Result:
+    """:func:`simulate`'s event loop as one compiled call (:attr:`SolverOptions.one_call`): the same segments,
+    actions, guard and numbers as the Python loop, from tables (:mod:`ckdmbd.solvers.event_tables`)."""
+    from ckdmbd.solvers.event_tables import apply_parameter, build_tables, jumps_of
+
+    tables = build_tables(model, bounds, actions, base, p)
+    jac = model.jacobian
+    y_out = np.full((len(t_out), model.n_states), np.nan)
+    deltas = np.zeros(len(tables.act_kind))
+    scale = guard.scale.copy()
+    (status, _y_end, next_out, steps, nrhs, h_last, rejected, k_stop, fail_t, fail_col, fail_value,
+     at_start) = model.generated._integrate_run(
+        tables.seg_t, tables.act_ptr, tables.act_kind, tables.act_state, tables.act_value, deltas, tables.seg_prow,
+        tables.ptable, np.ascontiguousarray(y, dtype=float), t_out, y_out, opts.rtol, opts.atol, initial_step_h,
+        opts.max_steps_per_segment, len(model.states), jac.colour_ptr, jac.colour_cols, jac.col_ptr, jac.col_rows,
+        jac.time_dependent, opts.restart_estimate, analytic, lu_plan, guard.index.astype(np.int64), scale,
+        GUARD_ATOL, GUARD_RTOL)
+    nseg = len(bounds) - 1
+    base_final = tables.base
+    keep = len(tables.seg_starts)
+    n_applied = len(tables.act_kind)
+    failed_at = None
+    message = STATUS_MESSAGES.get(int(status), f"solver status {status}")
+    if status != 0:
+        # the loop stops before recording a segment whose start failed the guard
+        keep = sum(1 for k in tables.seg_start_segment if k < k_stop or (k == k_stop and not at_start))
+        n_applied = int(tables.act_ptr[k_stop + 1])
+        base_final = dict(pset)
+        for action in actions[:tables.cursor[k_stop]]:
+            if not isinstance(action, SetState | AddToState | ScaleState):
+                apply_parameter(action, base_final)
+        if status == NEGATIVE_STATE:
+            failed_at = float(fail_t)
+            message = guard.message(failed_at, int(fail_col), float(fail_value))
+        else:
+            t0 = float(tables.seg_t[k_stop])
+            failed_at = max(t0, float(t_out[next_out - 1])) if next_out > 0 else t0
+    elif not np.all(np.isfinite(y_out)):
+        status, message, failed_at = 3, STATUS_MESSAGES[3], duration_h
+    p_last = tables.ptable[tables.seg_prow[min(int(k_stop), nseg - 1)]]
+    result = Result(model, pset, t_out, y_out, p_last, int(status), message, failed_at, int(steps), int(nrhs),
+                    events, np.array(tables.seg_starts[:keep]), np.array(tables.seg_params[:keep]),
+                    tuple(jumps_of(model, tables, deltas, n_applied)), n_rejected=int(rejected),
+                    final_parameters=dict(base_final), final_step_h=float(h_last))
+    return _checked(result, check)
+
+
+def simulate_many(*args, **kwargs):
+    """N patients under one protocol in one compiled call across cores, reduced outputs as arrays, failures as
+    values: :func:`ckdmbd.solvers.batch.simulate_many` (documented there)."""
+    from ckdmbd.solvers.batch import simulate_many as batch
+
+    return batch(*args, **kwargs)

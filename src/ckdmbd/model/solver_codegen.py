@@ -20,11 +20,17 @@ import inspect
 
 import ckdmbd.solvers.rosenbrock as rosenbrock
 
-SPECIALISED = ("_fd_jacobian", "_coloured_jacobian", "_rodas_step", "_initial_step", "_integrate", "fd_jacobian")
+SPECIALISED = ("_fd_jacobian", "_coloured_jacobian", "_rodas_step", "_initial_step", "_integrate", "fd_jacobian",
+               "_integrate_run", "_integrate_many", "_observe_rows")
 """Driver functions that take ``rhs``: copied with ``rhs`` bound to the generated module's global."""
-HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian")
+HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian", "_observe")
 """Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation and the
-analytic Jacobian."""
+analytic Jacobian; ``_observe`` (the model's outputs at one point, for the batch's reduced outputs) is written
+here, as the generated module's ``observe``."""
+PARALLEL = ("_integrate_many",)
+"""Copied functions compiled with ``parallel=True`` (their ``prange`` loop spreads patients over the threads), and
+once more as ``<name>_serial`` without it: a forked worker process must not enter the OpenMP runtime its parent
+started (GNU OpenMP is not fork-safe), and one thread needs no threading layer."""
 
 
 class _DropRhs(ast.NodeTransformer):
@@ -54,8 +60,12 @@ def specialised_solver_source(decorator: str) -> str:
         tree = ast.parse(inspect.getsource(getattr(rosenbrock, name)))
         tree = ast.fix_missing_locations(_DropRhs().visit(tree))
         used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        if name in PARALLEL:  # the threaded version, and a serial one (prange as range) for forked workers
+            functions.append(f"{decorator.replace('cache=True', 'cache=True, parallel=True')}\n{ast.unparse(tree)}\n")
+            tree.body[0].name = f"{name}_serial"
         functions.append(f"{decorator}\n{ast.unparse(tree)}\n")
     imports = sorted(n for n in used if n not in SPECIALISED + HOOKS and n != "rhs" and hasattr(rosenbrock, n)
                      and not n.startswith("__"))
     header = f"from ckdmbd.solvers.rosenbrock import {', '.join(imports)}\n"
-    return header + "\n\n".join(functions)
+    observe_hook = f"{decorator}\ndef _observe(t, y, p, o):\n    observe(t, y, p, o)\n"
+    return header + "\n\n".join([*functions, observe_hook])

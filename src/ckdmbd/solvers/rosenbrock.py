@@ -65,7 +65,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numpy.typing import ArrayLike
 
 __all__ = ["fd_jacobian", "integrate_fixed", "integrate_segment", "integrate_segment_coloured", "solve"]
@@ -737,21 +737,28 @@ def _rodas_step(
             for i in range(n):
                 dy[i] = f0[i]
         else:
+            # stage argument y + sum_j a_sj U_j, summed over j in order for every i (the loops are swapped so
+            # that the inner one runs along a contiguous row of u: the same operations in the same order)
             for i in range(n):
-                acc = y[i]
-                for j in range(s):
-                    acc += RODAS_A[s, j] * u[j, i]
-                ytmp[i] = acc
+                ytmp[i] = y[i]
+            for j in range(s):
+                a = RODAS_A[s, j]
+                uj = u[j]
+                for i in range(n):
+                    ytmp[i] += a * uj[i]
             rhs(t + RODAS_C_NODES[s] * h, ytmp, p, dy)
             nrhs += 1
         ds = RODAS_D[s] * h
-        for i in range(n):
-            acc = dy[i] + ds * fx[i]
-            cs = 0.0
-            for j in range(s):
-                cs += RODAS_C[s, j] * u[j, i]
-            u[s, i] = acc + cs * inv_h
+        for i in range(n):  # ynew: scratch for sum_j c_sj U_j until the new solution is written below
+            ynew[i] = 0.0
+        for j in range(s):
+            c = RODAS_C[s, j]
+            uj = u[j]
+            for i in range(n):
+                ynew[i] += c * uj[i]
         us = u[s]
+        for i in range(n):
+            us[i] = (dy[i] + ds * fx[i]) + ynew[i] * inv_h
         _solve_iteration(kind, e, piv, us, plan, xw, lptr, lidx, uptr, uidx)  # implicit block: us[:ni]
         # quadrature rows of E U = b:  -J_qd U_d + U_q / (h gamma) = b_q
         for i in range(ni, n):
@@ -1047,6 +1054,238 @@ def _integrate(
             last_bad = False
             h = h / fac
     return status, y, k, n_steps, n_rhs, h_last, n_attempts - n_steps
+
+
+# ---------------------------------------------------------------------------
+# a whole run in one compiled call: segments, state actions and parameter rows as tables
+# ---------------------------------------------------------------------------
+ACTION_SET = 0
+ACTION_ADD = 1
+ACTION_SCALE = 2
+
+
+@njit(cache=True)
+def _guard_rows(y_out: np.ndarray, r0: int, r1: int, extra: np.ndarray, idx: np.ndarray, scale: np.ndarray,
+                gatol: float, grtol: float) -> tuple[int, int, float]:
+    """The nonnegative-state check of ckdmbd.simulation._NonnegativeGuard on rows y_out[r0:r1] and the row
+    ``extra`` after them: the scale of each checked state is the largest magnitude seen so far, this block
+    included (NaN ignored), and is kept only when no row fails.  Returns (row offset from r0, column of idx,
+    value) of the first failing entry in row-major order (offset r1 - r0: the extra row), or (-1, -1, 0)."""
+    nc = idx.shape[0]
+    if nc == 0:
+        return -1, -1, 0.0
+    new = scale.copy()
+    nrow = r1 - r0 + 1
+    for r in range(nrow):
+        row = extra if r == nrow - 1 else y_out[r0 + r]
+        for c in range(nc):
+            v = abs(row[idx[c]])
+            if v > new[c]:
+                new[c] = v
+    for r in range(nrow):
+        row = extra if r == nrow - 1 else y_out[r0 + r]
+        for c in range(nc):
+            v = row[idx[c]]
+            if v < -(gatol + grtol * new[c]):
+                return r, c, v
+    for c in range(nc):
+        scale[c] = new[c]
+    return -1, -1, 0.0
+
+
+@njit(cache=True)
+def _integrate_run(
+    rhs: Callable,
+    seg_t: np.ndarray,
+    act_ptr: np.ndarray,
+    act_kind: np.ndarray,
+    act_state: np.ndarray,
+    act_value: np.ndarray,
+    act_delta: np.ndarray,
+    seg_prow: np.ndarray,
+    ptable: np.ndarray,
+    y0: np.ndarray,
+    t_out: np.ndarray,
+    y_out: np.ndarray,
+    rtol: float,
+    atol: float,
+    h_init: float,
+    max_steps: int,
+    n_implicit: int,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+    time_dependent: bool,
+    restart_estimate: bool,
+    analytic: bool,
+    lu_plan: np.ndarray,
+    guard_idx: np.ndarray,
+    guard_scale: np.ndarray,
+    gatol: float,
+    grtol: float,
+):
+    """The event loop of ckdmbd.simulation.simulate in compiled code: segment k runs from seg_t[k] to seg_t[k+1]
+    with the parameter vector ptable[seg_prow[k]], after the state actions act_ptr[k]..act_ptr[k+1]-1 (kind
+    ACTION_SET/ADD/SCALE of state act_state[m] by act_value[m]; the change each made is written to act_delta[m],
+    for the mass balance) are applied at its start.  Each segment is the same _integrate call the Python loop
+    makes (same arguments, the previous segment's last step as warm start), so the numbers are the same bit for
+    bit; what is saved is the Python work and the dispatch between segments.  The nonnegative guard
+    (_guard_rows; guard_scale updated in place) runs where the Python loop runs it: at a segment start after a
+    state action (and at the first), and on every segment's outputs and end state.
+
+    Returns (status, y, next_out, n_steps, n_rhs, h_last, n_rejected, k_stop, fail_t, fail_col, fail_value,
+    at_start): status as _integrate's, or 4 when the guard failed (fail_t, guard column fail_col, its value;
+    at_start: at the segment's start, before integrating it); k_stop the segment the run stopped in (the number
+    of segments when it finished)."""
+    nseg = seg_t.shape[0] - 1
+    y = y0.copy()
+    k_out = 0
+    steps = 0
+    nrhs = 0
+    nrej = 0
+    h_last = h_init
+    for k in range(nseg):
+        t0 = seg_t[k]
+        t1 = seg_t[k + 1]
+        for m in range(act_ptr[k], act_ptr[k + 1]):
+            i = act_state[m]
+            before = y[i]
+            if act_kind[m] == ACTION_SET:
+                y[i] = act_value[m]
+            elif act_kind[m] == ACTION_ADD:
+                y[i] += act_value[m]
+            else:
+                y[i] *= act_value[m]
+            act_delta[m] = y[i] - before
+        if k == 0 or act_ptr[k + 1] > act_ptr[k]:
+            r, c, v = _guard_rows(y_out, 0, 0, y, guard_idx, guard_scale, gatol, grtol)
+            if r >= 0:
+                return 4, y, k_out, steps, nrhs, h_last, nrej, k, t0, c, v, True
+        first = k_out
+        status, y_end, k_out, n_s, n_f, h_last, n_r = _integrate(
+            rhs, t0, t1, y, ptable[seg_prow[k]], t_out, y_out, k_out, rtol, atol, h_last, max_steps, n_implicit,
+            True, colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate, analytic, lu_plan)
+        steps += n_s
+        nrhs += n_f
+        nrej += n_r
+        if status != 0:
+            return status, y_end, k_out, steps, nrhs, h_last, nrej, k, t0, -1, 0.0, False
+        y = y_end.copy()
+        r, c, v = _guard_rows(y_out, first, k_out, y, guard_idx, guard_scale, gatol, grtol)
+        if r >= 0:
+            tf = t1 if r == k_out - first else t_out[first + r]
+            return 4, y, k_out, steps, nrhs, h_last, nrej, k, tf, c, v, False
+    return 0, y, k_out, steps, nrhs, h_last, nrej, nseg, 0.0, -1, 0.0, False
+
+
+@njit(cache=True)
+def _observe(rhs: Callable, t: float, y: np.ndarray, p: np.ndarray, o: np.ndarray) -> None:
+    """Hook: every named output of the model at (t, y) into o (a generated model solver defines it as its
+    ``observe``); the shared solver has no outputs."""
+    return
+
+
+@njit(cache=True)
+def _observe_rows(rhs: Callable, t: np.ndarray, y: np.ndarray, seg: np.ndarray, ptable: np.ndarray,
+                  out: np.ndarray) -> None:
+    """Every model output at each row: out[r] = outputs at (t[r], y[r]) with the parameters ptable[seg[r]] (the
+    segment row r lies in), in one compiled pass (Result.outputs: a Python loop over segments cost ~35 µs each)."""
+    for r in range(t.shape[0]):
+        _observe(rhs, t[r], y[r], ptable[seg[r]], out[r])
+
+
+@njit(cache=True)
+def _integrate_many(
+    rhs: Callable,
+    run: np.ndarray,
+    seg_t: np.ndarray,
+    act_ptr: np.ndarray,
+    act_kind: np.ndarray,
+    act_state: np.ndarray,
+    act_value: np.ndarray,
+    seg_prow: np.ndarray,
+    ptables: np.ndarray,
+    y0s: np.ndarray,
+    t_out: np.ndarray,
+    obs_idx: np.ndarray,
+    state_idx: np.ndarray,
+    out: np.ndarray,
+    info: np.ndarray,
+    act_deltas: np.ndarray,
+    rtol: float,
+    atol: float,
+    h_init: float,
+    max_steps: int,
+    n_implicit: int,
+    colour_ptr: np.ndarray,
+    colour_cols: np.ndarray,
+    col_ptr: np.ndarray,
+    col_rows: np.ndarray,
+    time_dependent: bool,
+    restart_estimate: bool,
+    analytic: bool,
+    lu_plan: np.ndarray,
+    guard_idx: np.ndarray,
+    gatol: float,
+    grtol: float,
+) -> None:
+    """_integrate_run for every patient j with run[j] (one shared event table: seg_t, act_*; per patient the
+    parameter rows ptables[j] indexed by seg_prow[j] and the initial state y0s[j]), patients spread over the
+    threads (prange in the generated model solver, which is compiled with parallel=True).  Reduced outputs only:
+    out[j, r, :] holds the model outputs obs_idx and then the states state_idx at t_out[r], observed with the
+    parameters of the segment each output time lies in (as Result.outputs: a time on a boundary belongs to the
+    segment it starts); rows the run did not reach stay NaN.  info[j]: (status, next_out, n_steps, n_rhs,
+    n_rejected, k_stop, fail_t, fail_col, fail_value, h_last); act_deltas[j]: each state action's change."""
+    npat = y0s.shape[0]
+    n = y0s.shape[1]
+    n_out = t_out.shape[0]
+    nseg = seg_t.shape[0] - 1
+    no = out.shape[2]
+    for j in prange(npat):
+        if not run[j]:
+            continue
+        y_out = np.full((n_out, n), np.nan)
+        scale = np.empty(guard_idx.shape[0])
+        for c in range(guard_idx.shape[0]):
+            scale[c] = abs(y0s[j, guard_idx[c]])
+        delta = np.zeros(act_kind.shape[0])
+        res = _integrate_run(rhs, seg_t, act_ptr, act_kind, act_state, act_value, delta, seg_prow[j],
+                             ptables[j], y0s[j], t_out, y_out, rtol, atol, h_init, max_steps, n_implicit,
+                             colour_ptr, colour_cols, col_ptr, col_rows, time_dependent, restart_estimate,
+                             analytic, lu_plan, guard_idx, scale, gatol, grtol)
+        status = res[0]
+        k_out = res[2]
+        if status == 0:
+            for r in range(n_out):
+                for i in range(n):
+                    if not np.isfinite(y_out[r, i]):
+                        status = 3
+        info[j, 0] = status
+        info[j, 1] = k_out
+        info[j, 2] = res[3]
+        info[j, 3] = res[4]
+        info[j, 4] = res[6]
+        info[j, 5] = res[7]
+        info[j, 6] = res[8]
+        info[j, 7] = res[9]
+        info[j, 8] = res[10]
+        info[j, 9] = res[5]
+        for m in range(delta.shape[0]):
+            act_deltas[j, m] = delta[m]
+        o = np.empty(max(_n_outputs(rhs), 1))
+        seg = 0
+        for r in range(k_out):
+            while seg + 1 < nseg and seg_t[seg + 1] <= t_out[r]:
+                seg += 1
+            _observe(rhs, t_out[r], y_out[r], ptables[j][seg_prow[j][seg]], o)
+            for c in range(obs_idx.shape[0]):
+                out[j, r, c] = o[obs_idx[c]]
+            for c in range(state_idx.shape[0]):
+                out[j, r, obs_idx.shape[0] + c] = y_out[r, state_idx[c]]
+        for r in range(k_out, n_out):
+            for c in range(no):
+                out[j, r, c] = np.nan
 
 
 

@@ -110,7 +110,7 @@ def main() -> None:
         print(f"  measured {name}: median {med:.3f} s", flush=True)
     anchor = rows[f"libRoadRunner (CVODE), rtol {args.rr_rtol:g}"][0]
     load = os.getloadavg()
-    print(f"dialysis patient-year ({args.duration}, {len(times_h)} output times), hemodialysis-adherent; "
+    print(f"dialysis run of {args.duration} ({len(times_h)} output times), hemodialysis-adherent; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
     print(f"SBML export {export_s:.1f} s ({len(sbml) / 1e3:.0f} kB); libRoadRunner load/compile {load_s:.1f} s "
           f"(once per model)")

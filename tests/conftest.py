@@ -24,3 +24,18 @@ def reference_sbml() -> Path:
             pytest.fail(f"reference SBML not found at {path} (set CKDMBD_REFERENCE_SBML or CKDMBD_SHARED_DIR)")
         pytest.skip(f"reference SBML not found at {path}")
     return path
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The what-if page's server (``ckdmbd app``) on a free local port, for the app's test files; its URL."""
+    import threading
+
+    from ckdmbd.app import make_server
+
+    srv = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
 
@@ -13,17 +12,7 @@ import numpy as np
 import pytest
 from browser import chromium, console_problems, run_chromium
 
-from ckdmbd.app import WhatIfError, dialysis_scenarios, make_server, parse_request
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+from ckdmbd.app import WhatIfError, dialysis_scenarios, parse_request
 
 
 def _post(url: str, body: bytes) -> tuple[int, dict]:

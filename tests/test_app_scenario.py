@@ -5,7 +5,6 @@ scenario with the event written there, its history not simulated again), and the
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ckdmbd import app_history, app_scenario
-from ckdmbd.app import WhatIfError, make_server, parse_request, simulate_whatif
+from ckdmbd.app import WhatIfError, parse_request, simulate_whatif
 from ckdmbd.cli import app as cli
 from ckdmbd.scenario import MAX_FILE_BYTES, builtin_names, load_scenario, parse_scenario
 
@@ -37,16 +36,6 @@ type = "parathyroidectomy"
 time = "40 days"
 fraction_removed = 0.95
 """
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
 
 
 def _post(url: str, path: str, body: bytes) -> tuple[int, dict]:

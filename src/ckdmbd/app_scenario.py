@@ -52,9 +52,9 @@ def _flat(text: str, source: str) -> tuple[dict, tuple[str | None, ...]]:
     """The resolved document of a text ``parse_scenario`` has accepted, with its event names."""
     import tomllib
 
-    from ckdmbd.compose import _resolve  # the names too (resolve() drops them; the page shows them)
+    from ckdmbd.compose import resolve_with_names  # the page shows and moves events by name
 
-    flat, names = _resolve(tomllib.loads(text), source)
+    flat, names = resolve_with_names(tomllib.loads(text), source)
     return flat, tuple(names)
 
 

@@ -59,11 +59,13 @@ def _error(message: str):
 def resolve(doc: dict, source: str) -> dict:
     """``doc`` (a parsed scenario TOML) as one flat document: its parent merged in, event names and the compose
     fields removed. A document without ``extends`` only loses its event names."""
-    flat, _names = _resolve(doc, source)
+    flat, _names = resolve_with_names(doc, source)
     return flat
 
 
-def _resolve(doc: Any, source: str) -> tuple[Any, list[str | None]]:
+def resolve_with_names(doc: Any, source: str) -> tuple[Any, list[str | None]]:
+    """As :func:`resolve`, and the name of each event of the flat document (None where it has none), in order:
+    for callers that show or move events by name (the what-if page)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("scenario"), dict):
         return doc, []  # not a scenario document: parse_scenario reports what is missing
     head = dict(doc["scenario"])
@@ -135,7 +137,7 @@ def _parent(ref: Any, source: str) -> tuple[dict, list[str | None]]:
             if message.startswith("scenario.extends:") and (" cycle " in message or " levels " in message):
                 raise
             raise _error(f"scenario.extends: the parent {ref!r} is not a valid scenario: {message}") from None
-        return _resolve(tomllib.loads(text), parent_source)
+        return resolve_with_names(tomllib.loads(text), parent_source)
 
 
 @contextmanager

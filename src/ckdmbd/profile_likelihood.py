@@ -29,8 +29,9 @@ THRESHOLD = float(chi2.ppf(CONFIDENCE, 1))  # 3.841: one fixed parameter, 95 % (
 @dataclass
 class Profile:
     """One parameter's profile: log values tried, the chi-square rise above the fit's minimum at each, and the
-    interval (natural scale). ``open_low``/``open_high``: the profile reached that bound still below the threshold,
-    so the interval runs to the bound and the labs do not limit the parameter on that side."""
+    interval (natural scale). ``open_low``/``open_high``: the rise stayed below the threshold to the end of the walk
+    on that side, which is the parameter's bound (the doubling steps reach it within ``max_points`` unless the rise
+    keeps growing without crossing), so the labs do not limit the parameter there."""
 
     name: str
     log_values: list[float] = field(default_factory=list)
@@ -132,7 +133,7 @@ def profile_parameter(residuals: Callable[[np.ndarray], np.ndarray], x_hat: np.n
                 h *= 2.0
             x_prev, d_prev = x_new, d_new
         if not crossed:
-            edge = float(bound) if points[-1][0] == float(bound) else points[-1][0]
+            edge = points[-1][0]  # the bound, or where the walk stopped
         if direction < 0:
             prof.low, prof.open_low = math.exp(edge), not crossed
         else:

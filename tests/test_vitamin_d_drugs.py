@@ -155,6 +155,23 @@ def test_paricalcitol_at_three_to_one_matches_calcitriol_at_the_gland_and_is_les
     assert 0.8 <= p["pth_pM"] / c["pth_pM"] <= 1.25
 
 
+def test_every_vdr_activator_raises_fgf23_paricalcitol_less_than_calcitriol():
+    """Hansen 2012: FGF23 rises on alfacalcidol and on paricalcitol in haemodialysis patients; bone reads VDR
+    activation outside the parathyroid, where paricalcitol's potency is assumed to be its intestinal 0.4. Anuric
+    patient, days 20-40: FGF23 above the untreated patient's on each drug, less on paricalcitol at 3:1."""
+    days = 40 * DAY
+    base = [SetGFR(0.0, 0.0)]
+    runs = {"untreated": simulate("default", days, base, output_interval_h=6.0)}
+    for drug, dose in (("calcitriol", 0.5), ("paricalcitol", 1.5), ("alfacalcidol", 1.0)):
+        runs[drug] = simulate("default", days, [*base, ActiveVitaminD(0.0, dose, drug, days, 20.0)],
+                              output_interval_h=6.0)
+    late = runs["untreated"].t_h >= 20 * DAY
+    fgf23 = {d: float(r.to_frame()["fgf23_pg_mL"].to_numpy()[late].mean()) for d, r in runs.items()}
+    for drug in ("calcitriol", "paricalcitol", "alfacalcidol"):
+        assert fgf23[drug] > 1.05 * fgf23["untreated"], fgf23
+    assert fgf23["paricalcitol"] < fgf23["calcitriol"], fgf23
+
+
 # --- 25-hydroxyvitamin D -------------------------------------------------------------------------------------------
 
 def test_25_hydroxyvitamin_d_on_cholecalciferol_as_tokmak_2008():

@@ -380,6 +380,11 @@ CITATIONS.update({
         "(https://creighton.pure.elsevier.com/en/publications/differential-effects-of-paricalcitol-and-calcitriol-on-"
         "intestinal)"
     ),
+    "Hansen2012FGF23": (
+        "Hansen D, Rasmussen K, Pedersen SM, Rasmussen LM, Brandi L. Changes in fibroblast growth factor 23 during "
+        "treatment of secondary hyperparathyroidism with alfacalcidol or paricalcitol. Nephrol Dial Transplant "
+        "2012;27(6):2263-2269 (doi:10.1093/ndt/gfr668)"
+    ),
     "Sprague2003": (
         "Sprague SM, Llach F, Amdahl M, Taccetta C, Batlle D. Paricalcitol versus calcitriol in the treatment of "
         "secondary hyperparathyroidism. Kidney Int 2003;63:1483-1490"
@@ -803,6 +808,10 @@ REFERENCES: dict[str, Reference] = {
                             "and year not checked here"),
     "ZemplarLabel": _r("AbbVie", "Zemplar (paricalcitol) capsules and injection, US prescribing information",
                        "AbbVie", kind="label"),
+    "Hansen2012FGF23": _r("Hansen D, Rasmussen K, Pedersen SM, Rasmussen LM, Brandi L", "Changes in fibroblast "
+                          "growth factor 23 during treatment of secondary hyperparathyroidism with alfacalcidol or "
+                          "paricalcitol", "Nephrol Dial Transplant", 2012, "27", "2263-2269", number="6",
+                          doi="10.1093/ndt/gfr668"),
     "Lund2010": _r("Lund RJ, Andress DL, Amdahl M, Williams LA, Heaney RP", "Differential effects of paricalcitol "
                    "and calcitriol on intestinal calcium absorption in hemodialysis patients", "Am J Nephrol", 2010,
                    "31", "165-170", number="2",

@@ -10,6 +10,11 @@ patients). Two states:
   matched levels over months (Bhan 2006; Evenepoel 2008), which a production that followed plasma phosphate within
   hours could not do. Part of the expression (f_0) does not need calcitriol: dialysis patients carry very high FGF23
   despite calcitriol deficiency, which a pure power of calcitriol (zero without it) denies.
+  Bone reads vitamin D receptor activation outside the parathyroid, ``vdr_gut_pM`` (``vitamin_d``: calcitriol plus
+  paricalcitol at its non-parathyroid potency, as ``bone_mineral`` reads it): every VDR activator raises FGF23,
+  paricalcitol included (Hansen 2012: FGF23 rose on alfacalcidol and on paricalcitol in haemodialysis; its
+  osteocyte potency per gland effect is assumed equal to its intestinal one, 0.4 of calcitriol's). Without
+  paricalcitol this is plain calcitriol.
 - ``fgf23``: intact FGF23 in plasma, produced at k E FGF23_0 and eliminated at k (f_nr + f_r GFR/GFR_0) FGF23,
   with the plasma half-life of about 1 h seen after tumour removal (54.7 % left at 1 h, PMC4013303; 46-58 min,
   Khosravi 2007). Most clearance is not renal: the human kidney extracts ~22 % of FGF23 per pass at eGFR 60, no
@@ -42,7 +47,7 @@ PROCESSES = (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM, gfr, FGF23_0, kFGF,
+def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, vdr_gut_pM, pth_pM, gfr, FGF23_0, kFGF,
                    fgf23_phosphate_gamma, fgf23_calcitriol_gamma, fgf23_pth_gamma, fgf23_renal_clearance_fraction,
                    fgf23_calcitriol_independent_fraction,
                    fgf23_expression_time_h, klotho_relative, GFR_0, phosphate_baseline_mM,
@@ -51,7 +56,7 @@ def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM,
     kidney = min(max(kidney, 0.0), 1.5)
     target = (ppow(phosphate_mM / phosphate_baseline_mM, fgf23_phosphate_gamma)
               * (fgf23_calcitriol_independent_fraction + (1.0 - fgf23_calcitriol_independent_fraction)
-                 * ppow(smooth_floor(calcitriol_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma))
+                 * ppow(smooth_floor(vdr_gut_pM, 1.0) / calcitriol_baseline_pM, fgf23_calcitriol_gamma))
               * ppow(smooth_floor(pth_pM, pth_hydroxylase_floor_pM) / pth_baseline_pM, fgf23_pth_gamma))
     clearance = (1.0 - fgf23_renal_clearance_fraction) + fgf23_renal_clearance_fraction * kidney
     production = kFGF * FGF23_0 * fgf23_expression
@@ -61,4 +66,4 @@ def fgf23_kinetics(fgf23, fgf23_expression, phosphate_mM, calcitriol_pM, pth_pM,
 
 SUBMODEL = Submodel("fgf23", __doc__, fgf23_kinetics, OUTPUTS, STATES, PROCESSES,
                     ("Khosravi2007", "VanAncum2017FGF23", "Rotondi2015", "Bhan2006", "Evenepoel2008",
-                     "FrontEndocrinol2021FGF23"))
+                     "FrontEndocrinol2021FGF23", "Hansen2012FGF23"))

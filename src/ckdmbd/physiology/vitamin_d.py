@@ -28,7 +28,8 @@ What other subsystems read:
   fractional calcium absorption 0.135 vs 0.158 at equal PTH, above an untreated 0.12 in Armas 2013), so paricalcitol
   is less calcaemic and phosphataemic per unit of PTH suppression (hypercalcaemia 18 vs 33 %, Sprague 2003).
 - ``vitamin_d_25_nmol_L``: the substrate of 1-alpha-hydroxylase (``calcitriol``).
-Kidney and FGF23 still read plain calcitriol.
+Bone (``bone_mineral``, ``fgf23``) reads ``vdr_gut_pM`` too: VDR activation outside the parathyroid. The kidney
+still reads plain calcitriol.
 """
 
 import math

@@ -384,6 +384,11 @@ CITATIONS.update({
         "ACTIVE Dialysis investigators. Effect of extended hours dialysis on markers of chronic kidney disease-"
         "mineral and bone disorder in the ACTIVE Dialysis study. BMC Nephrol 2019;20 (doi:10.1186/s12882-019-1438-3)"
     ),
+    "Joy2003Lanthanum": (
+        "Joy MS, Finn WF. Randomized, double-blind, placebo-controlled, dose-titration, phase III study assessing the "
+        "efficacy and tolerability of lanthanum carbonate: a new phosphate binder for the treatment of "
+        "hyperphosphatemia. Am J Kidney Dis 2003;42(1):96-107 (doi:10.1016/s0272-6386(03)00554-7)"
+    ),
     "Daugirdas2012FHN": (
         "Daugirdas JT, Chertow GM, Larive B, et al.; Frequent Hemodialysis Network (FHN) Trial Group. Effects of "
         "frequent hemodialysis on measures of CKD mineral and bone disorder. J Am Soc Nephrol 2012;23(4):727-738 "
@@ -820,6 +825,10 @@ REFERENCES: dict[str, Reference] = {
     "ACTIVE2019CKDMBD": _r("ACTIVE Dialysis investigators", "Effect of extended hours dialysis on markers of chronic "
                            "kidney disease-mineral and bone disorder in the ACTIVE Dialysis study", "BMC Nephrol",
                            2019, "20", doi="10.1186/s12882-019-1438-3"),
+    "Joy2003Lanthanum": _r("Joy MS, Finn WF", "Randomized, double-blind, placebo-controlled, dose-titration, phase "
+                           "III study assessing the efficacy and tolerability of lanthanum carbonate: a new phosphate "
+                           "binder for the treatment of hyperphosphatemia", "Am J Kidney Dis", 2003, "42", "96-107",
+                           number="1", doi="10.1016/s0272-6386(03)00554-7"),
     "Daugirdas2012FHN": _r("Daugirdas JT, Chertow GM, Larive B, others", "Effects of frequent hemodialysis on "
                            "measures of CKD mineral and bone disorder", "J Am Soc Nephrol", 2012, "23", "727-738",
                            number="4", doi="10.1681/ASN.2011070688"),

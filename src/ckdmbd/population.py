@@ -92,8 +92,10 @@ class Distribution:
     weights: tuple[float, ...] = ()
 
     def sample(self, u: np.ndarray) -> np.ndarray:
-        """Values for uniforms ``u`` in (0, 1) by inverse CDF (truncation: ``u`` mapped into the bounds' CDF)."""
-        from scipy.stats import norm
+        """Values for uniforms ``u`` in (0, 1) by inverse CDF (truncation: ``u`` mapped into the bounds' CDF).
+        The standard normal's CDF and its inverse come from scipy.special (what scipy.stats.norm calls, the same
+        numbers): importing scipy.stats costs ~0.8 s, a tenth of a 1,000-patient run's goal."""
+        from scipy.special import ndtr, ndtri
 
         if self.kind == "uniform":
             return self.a + (self.b - self.a) * u
@@ -102,11 +104,11 @@ class Distribution:
             return np.asarray(self.values)[np.minimum(np.searchsorted(edges, u, side="right"), len(self.values) - 1)]
         if self.kind == "normal":
             lo, hi = (self.low - self.a) / self.b, (self.high - self.a) / self.b
-            z = norm.ppf(norm.cdf(lo) + u * (norm.cdf(hi) - norm.cdf(lo)))
+            z = ndtri(ndtr(lo) + u * (ndtr(hi) - ndtr(lo)))
             return self.a + self.b * z
         lo = (math.log(self.low) - self.a) / self.b if self.low > 0 else -math.inf
         hi = (math.log(self.high) - self.a) / self.b if math.isfinite(self.high) else math.inf
-        z = norm.ppf(norm.cdf(lo) + u * (norm.cdf(hi) - norm.cdf(lo)))
+        z = ndtri(ndtr(lo) + u * (ndtr(hi) - ndtr(lo)))
         return np.exp(self.a + self.b * z)
 
 
@@ -438,21 +440,40 @@ def session_outcome(result, events) -> tuple[str, str, pd.DataFrame, float]:
 
 def _collect(spec: PopulationSpec, samples: list[dict[str, float]],
              outcomes: list[tuple[str, str, pd.DataFrame, float]]) -> PopulationResult:
-    rows, session_frames = [], []
+    rows, session_frames, owners = [], [], []
+    sampled = _sampled_parameters(spec)
     for k, (values, (status, message, sessions, failed_day)) in enumerate(zip(samples, outcomes, strict=True)):
         row: dict[str, Any] = {"patient": k}
-        for p in _sampled_parameters(spec):
+        for p in sampled:
             row[p.name] = p.from_model(values[p.symbol]) if p.symbol in values else math.nan
         row.update(status=status, message=message, failed_at_day=failed_day, sessions=len(sessions))
         rows.append(row)
         if len(sessions):
-            session_frames.append(sessions.assign(patient=k, session=np.arange(len(sessions))))
+            session_frames.append(sessions)
+            owners.append(k)
     patients = pd.DataFrame(rows)
-    patients.attrs["units"] = {p.name: p.unit for p in _sampled_parameters(spec)}
+    patients.attrs["units"] = {p.name: p.unit for p in sampled}
     columns = ["patient", "session", "start_day", *PREDIALYSIS, "deposit_mass_g"]
-    sessions = (pd.concat(session_frames, ignore_index=True) if session_frames else pd.DataFrame(columns=columns))
+    sessions = _stack_sessions(session_frames, owners) if session_frames else pd.DataFrame(columns=columns)
     sessions = sessions[[c for c in columns if c in sessions]]
     return PopulationResult(spec, patients, sessions)
+
+
+def _stack_sessions(frames: list[pd.DataFrame], owners: list[int]) -> pd.DataFrame:
+    """The patients' session tables one under the other with their patient and session numbers: the frame
+    ``pd.concat`` of each table with those columns assigned makes, built from the columns' arrays when every table
+    has the same float columns (a population's always do: ~10x faster, a quarter of a second per 1,000 patients
+    otherwise, in the calling process after the workers are done), else by that concat."""
+    names = list(frames[0].columns)
+    lengths = np.array([len(f) for f in frames])
+    if all(list(f.columns) == names and (f.dtypes == np.float64).all() for f in frames):
+        block = np.concatenate([f.to_numpy() for f in frames])
+        data: dict[str, np.ndarray] = {c: block[:, j] for j, c in enumerate(names)}
+        data["patient"] = np.repeat(np.asarray(owners, dtype=np.int64), lengths)
+        data["session"] = np.concatenate([np.arange(n) for n in lengths])
+        return pd.DataFrame(data)
+    return pd.concat([f.assign(patient=k, session=np.arange(len(f))) for f, k in zip(frames, owners, strict=True)],
+                     ignore_index=True)
 
 
 def _sampled_parameters(spec: PopulationSpec) -> list[NamedParameter]:

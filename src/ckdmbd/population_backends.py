@@ -3,8 +3,8 @@
 Every backend runs the same function on the same patient values, each patient in a fresh solver (alone or in a
 batch, below: the same numbers bit for bit), so the numbers do not depend on the backend, the number of workers or
 the chunking: a population on a Dask cluster equals the serial run exactly (tests/test_population_spec.py).
-Patients travel in chunks (a few per task) to keep the scheduler's overhead per patient small; results come back
-in patient order.
+Patients travel in chunks (a few per task, fewer at the end: :func:`chunk_bounds`) to keep the scheduler's
+overhead per patient small; results come back in patient order.
 
 Backends:
 - ``workers == 1`` and no scheduler: this process;
@@ -39,9 +39,27 @@ class BackendError(ValueError):
     """A backend that cannot be reached or started; the message names the option and the value (one line)."""
 
 
+MAX_CHUNK = 8
+"""Patients per task at most: a task of 8 dialysis patient-years is about half a second of one core."""
+
+
 def chunk_size(n_patients: int, workers: int) -> int:
     """Patients per task: about four tasks per worker (so a slow patient does not idle the others), at most 8."""
-    return max(1, min(8, n_patients // (4 * max(workers, 1)) or 1))
+    return max(1, min(MAX_CHUNK, n_patients // (4 * max(workers, 1)) or 1))
+
+
+def chunk_bounds(n_patients: int, workers: int) -> list[tuple[int, int]]:
+    """(start, stop) of each task's patients, in patient order: ``chunk_size`` patients while plenty remain, then
+    tasks that shrink (a quarter of the remaining patients per worker, down to one patient) so that the workers
+    finish together: with equal tasks of 8, the last one ran alone while the other workers idled (half a second
+    of a 2-worker run). A patient's numbers do not depend on its task (:func:`pinned_batch`)."""
+    workers = max(workers, 1)
+    size, bounds, start = chunk_size(n_patients, workers), [], 0
+    while start < n_patients:
+        step = max(1, min(size, -(-(n_patients - start) // (4 * workers))))
+        bounds.append((start, start + step))
+        start += step
+    return bounds
 
 
 BATCH = 16
@@ -67,8 +85,7 @@ def run_patients(simulate: Simulate, scenario: Any, options: Any, samples: Seque
     outcomes = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(simulate, scenario, options)) as pool:
-        size = chunk_size(len(samples), workers)
-        chunks = [list(samples[s:s + size]) for s in range(0, len(samples), size)]
+        chunks = [list(samples[a:b]) for a, b in chunk_bounds(len(samples), workers)]
         for chunk_outcomes in pool.map(_worker_chunk, chunks):
             outcomes.extend(chunk_outcomes)
             if progress:
@@ -89,11 +106,13 @@ def _worker_chunk(chunk: list[dict[str, float]]) -> list[Outcome]:
 
 def _simulate_chunk(simulate: Simulate, scenario: Any, options: Any, chunk: Sequence[dict[str, float]],
                     threads: int | None = 1) -> list[Outcome]:
-    """A few patients in the worker's process (one Dask task): batched where the simulation has a batched form,
-    else one after another. ``threads``: 1 in worker processes (the serial compiled driver: fork-safe)."""
+    """A few patients in the worker's process (one Dask task): batched where the simulation has a batched form
+    (a task of one patient too: the batch keeps only the session values, where a single run builds a frame of
+    every output), else one after another. ``threads``: 1 in worker processes (the serial compiled driver:
+    fork-safe)."""
     from ckdmbd.solvers.batch import batchable
 
-    if _batched(simulate) and len(chunk) > 1 and batchable(options) and options.specialised is True:
+    if _batched(simulate) and chunk and batchable(options) and options.specialised is True:
         return pinned_batch(scenario, chunk, options, threads)
     return [simulate(scenario, values, options) for values in chunk]
 
@@ -196,11 +215,11 @@ def _run_dask(simulate: Simulate, scenario: Any, options: Any, samples: Sequence
     client, cluster = _client(scheduler, workers)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        size = chunk_size(len(samples), n_workers)
-        starts = list(range(0, len(samples), size))
+        bounds = chunk_bounds(len(samples), n_workers)
+        starts = [a for a, _ in bounds]
         scattered = client.scatter([scenario, options], broadcast=True)
         futures = {client.submit(_simulate_chunk, simulate, scattered[0], scattered[1],
-                                 list(samples[s:s + size]), 1, pure=False): s for s in starts}
+                                 list(samples[a:b]), 1, pure=False): a for a, b in bounds}
         results: dict[int, list[Outcome]] = {}
         done = 0
         for future in as_completed(futures):

@@ -90,10 +90,10 @@ def correlate(u: np.ndarray, corr: np.ndarray | None) -> np.ndarray:
     """Independent uniforms (patients x distributions) -> uniforms whose normal scores have correlation ``corr``."""
     if corr is None:
         return u
-    from scipy.stats import norm
+    from scipy.special import ndtr, ndtri  # scipy.stats.norm's own functions, without importing scipy.stats
 
-    z = norm.ppf(u) @ np.linalg.cholesky(corr).T
-    return np.clip(norm.cdf(z), 1e-15, 1 - 1e-15)
+    z = ndtri(u) @ np.linalg.cholesky(corr).T
+    return np.clip(ndtr(z), 1e-15, 1 - 1e-15)
 
 
 @dataclass(frozen=True)

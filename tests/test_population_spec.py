@@ -183,8 +183,7 @@ def test_builtin_population_and_size_override():
         load_population("hemodialysis", size=0)
 
 
-@pytest.mark.slow  # ~35 s: the cluster's worker processes start and load the compiled model
-def test_dask_local_cluster_equals_the_serial_run(folder):
+def test_dask_local_cluster_equals_the_serial_run(folder):  # ~3 s forked (~35 s where workers must spawn)
     """The same spec and seed give identical numbers on a 2-worker Dask LocalCluster and in this process."""
     pytest.importorskip("dask.distributed")
     pop = ckdmbd.Population(write_spec(folder, spec_text(5)))

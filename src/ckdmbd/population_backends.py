@@ -9,7 +9,8 @@ overhead per patient small; results come back in patient order.
 Backends:
 - ``workers == 1`` and no scheduler: this process;
 - ``workers > 1``: a local process pool (fork where the platform has it, so the workers inherit the compiled model);
-- ``scheduler="local"``: a Dask ``LocalCluster`` of ``workers`` single-threaded worker processes started for the run;
+- ``scheduler="local"``: a Dask ``LocalCluster`` of ``workers`` single-threaded worker processes started for the run
+  (forked where the platform has it, as the local pool's);
 - ``scheduler="tcp://HOST:8786"``: an existing Dask cluster (every worker needs ckdmbd installed, same version).
 
 Dask is imported only when a scheduler is asked for, so the local backends do not pay for it.
@@ -196,8 +197,15 @@ def _client(scheduler: str, workers: int):
     except ImportError as exc:  # pragma: no cover - dask is a dependency; a broken install still gets one line
         raise BackendError(f"--scheduler {scheduler!r} needs dask[distributed] ({exc})") from None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+        import dask
+
+        # Forked worker processes (where the platform can fork, as the local pool's) inherit the imported package
+        # and the compiled model: spawned ones imported ckdmbd and loaded the model before their first patient,
+        # ~2 s of a 2-worker run (the tasks run the serial driver, which a forked process may call).
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=40)
         return Client(cluster), cluster
     if not scheduler.startswith(("tcp://", "tls://", "inproc://")):
         raise BackendError(f"--scheduler: {scheduler!r} must be 'local' or a scheduler address such as "

@@ -43,6 +43,13 @@ PENDING = {
         "pmol/L) this case gives 0.38 (within) and Block 2004 -1.7 %, but ACTIVE's extended hours lower phosphate "
         "by 0.43 (published 0.22, CI 0.12-0.31), the seed deposit must be re-fitted (26 cm) and two checks cross "
         "their edges: one parameter set does not yet hold all three trials"),
+    "armas-2013-hemodialysis-calcitriol": (
+        "issue 9: the anuric patient's calcitriol is 17 pmol/L at 25(OH)D 35 nmol/L (published about 36): the "
+        "hydroxylase share that does not scale with GFR (40 % of healthy production) stays under the phosphate "
+        "inhibition, FGF23 suppression and PTH terms of the renal enzyme, which pre-dialysis phosphate 1.7 mmol/L "
+        "and FGF23 600 pg/mL hold down; a larger share or one outside their control raises calcitriol-dependent "
+        "phosphate absorption and the non-adherent phosphate above the pill-bottle study (see "
+        "joy-2003-binder-withdrawal)"),
     "gosmanova-2022-ckd-phosphate-reabsorption": (
         "issue 9: TmP/GFR falls 30 % from GFR 100 to 16 (published -15 % from G1 to G5; 38 % before the graded "
         "calcitriol restraint on gland growth). TmP/GFR = P - U_P V / GFR is an identity: at the end P is 1.435 "

@@ -5,6 +5,7 @@ on the threaded driver and in chunks."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -55,3 +56,30 @@ def test_population_runs_on_the_batch_and_one_by_one_alike(population, monkeypat
     monkeypatch.setattr(backends, "_batched", lambda simulate: False)  # every patient through simulate_pinned
     single = population.run()
     assert batched.patients.equals(single.patients) and batched.sessions.equals(single.sessions)
+
+
+def test_a_task_of_one_patient_runs_on_the_batch_with_its_single_runs_outcome(population, monkeypatch):
+    import ckdmbd.population_backends as backends
+
+    spec = population.spec
+    options = SolverOptions.preset(spec.accuracy, specialised=True)
+    ok, failing = population.samples()[0], {**population.samples()[1], "exchangeable_phosphate_volume": 0.0}
+    calls = []
+    real = backends.pinned_batch
+    monkeypatch.setattr(backends, "pinned_batch", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    for values in (ok, failing):
+        (outcome,) = backends._simulate_chunk(simulate_pinned, spec.scenario, options, [values])
+        _same(outcome, simulate_pinned(spec.scenario, values, options))
+    assert calls == [1, 1]
+
+
+@pytest.mark.parametrize(("n", "workers"), [(1000, 2), (200, 2), (37, 3), (7, 2), (1, 1), (9, 8)])
+def test_tasks_cover_every_patient_in_order_and_shrink_at_the_end(n, workers):
+    from ckdmbd.population_backends import MAX_CHUNK, chunk_bounds, chunk_size
+
+    bounds = chunk_bounds(n, workers)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in itertools.pairwise(bounds))
+    sizes = [b - a for a, b in bounds]
+    assert max(sizes) == chunk_size(n, workers) <= MAX_CHUNK
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1  # the last tasks are the shortest

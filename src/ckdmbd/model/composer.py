@@ -30,7 +30,8 @@ from ckdmbd.model.derivation import derive_checked
 from ckdmbd.model.framework import Process, State, Submodel
 from ckdmbd.model.solver_codegen import specialised_solver_source
 from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
-from ckdmbd.solvers.sparse_lu import SparseLU
+from ckdmbd.solvers.rosenbrock import _PIVOT_THRESHOLD
+from ckdmbd.solvers.sparse_lu import SparseLU, straight_line_source
 
 ELEMENTS = ("calcium", "phosphate", "water")
 """Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
@@ -126,6 +127,7 @@ class CompiledModel:
     """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
     differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
     _sparse_lu: SparseLU | None = field(default=None, init=False, repr=False)
+    _parameter_position: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     @property
     def sparse_lu(self) -> SparseLU | None:
@@ -192,10 +194,14 @@ class CompiledModel:
         derived = self._derived_names
         if reads is None or changed & reads or changed & derived:
             return self.parameter_vector(base)
+        if self._parameter_position is None:  # a dict, not tuple.index: ~470 lookups in a dialysis year's tables
+            self._parameter_position = {n: i for i, n in enumerate(self.parameter_names)}
+        position = self._parameter_position
         out = p.copy()
         for name in changed:
-            if name in self.parameter_names:
-                out[self.parameter_names.index(name)] = float(base[name])
+            i = position.get(name)
+            if i is not None:
+                out[i] = float(base[name])
         return out
 
     def parameter_vector(self, base: Mapping[str, float]) -> np.ndarray:
@@ -329,6 +335,9 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
     structure = jacobian_structure(ordered, states, processes,
                                    [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
     source = _generate_source(ordered, states, params, outputs, processes, ledger, structure.submodel_masks)
+    lu = _sparse_lu_of(structure, len(states))
+    source += "\n\n# the sparse LU of the iteration matrix unrolled on its plan (ckdmbd.solvers.sparse_lu)\n"
+    source += straight_line_source(lu, _JIT, _PIVOT_THRESHOLD)
     model = CompiledModel(
         name=name,
         submodels=tuple(ordered),
@@ -341,9 +350,20 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
         generated=None,  # type: ignore[arg-type]  (set below: the analytic Jacobian is generated from the model)
         jacobian=structure,
     )
+    model._sparse_lu = lu
     source += _analytic_jacobian_source(model, source)
     model.generated = _load_generated(name, source, ordered)
     return model
+
+
+def _sparse_lu_of(structure: JacobianStructure | None, n_implicit: int) -> SparseLU | None:
+    """The solver's sparse LU of the implicit block (:attr:`CompiledModel.sparse_lu`), computed with the source:
+    the generated module unrolls its factorisation (:func:`ckdmbd.solvers.sparse_lu.straight_line_source`)."""
+    if structure is None:
+        return None
+    from ckdmbd.solvers.sparse_lu import symbolic_lu
+
+    return symbolic_lu(structure.pattern[:n_implicit])
 
 
 def _analytic_jacobian_source(model: CompiledModel, rhs_source: str) -> str:

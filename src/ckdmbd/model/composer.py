@@ -375,9 +375,12 @@ def _analytic_jacobian_source(model: CompiledModel, rhs_source: str) -> str:
     jac = cached_jacobian_source(model, rhs_source)
     if jac:
         hook = ["ANALYTIC = True", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):",
-                "    return analytic_jacobian(t, y, p, jac, fx)", ""]
+                "    return analytic_jacobian(t, y, p, jac, fx)", "", "", _JIT,
+                "def _analytic_jacobian_f(t, y, p, jac, fx, f):",
+                "    return analytic_jacobian_f(t, y, p, jac, fx, f)", ""]
     else:
-        hook = ["ANALYTIC = False", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):", "    return False", ""]
+        hook = ["ANALYTIC = False", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):", "    return False", "",
+                "", _JIT, "def _analytic_jacobian_f(t, y, p, jac, fx, f):", "    return False", ""]
     return "\n\n" + jac + "\n\n" + "\n".join(hook)
 
 

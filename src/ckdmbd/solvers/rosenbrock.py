@@ -634,6 +634,14 @@ def _analytic_jacobian(rhs: Callable, t: float, y: np.ndarray, p: np.ndarray, ja
 
 
 @njit(cache=True)
+def _analytic_jacobian_f(rhs: Callable, t: float, y: np.ndarray, p: np.ndarray, jac: np.ndarray, fx: np.ndarray,
+                         f: np.ndarray) -> bool:
+    """Hook: _analytic_jacobian that also writes f(t, y) into f (computed on the way, so a step needs no separate
+    rhs call for it); False as _analytic_jacobian, f then unspecified. The shared solver has none."""
+    return False
+
+
+@njit(cache=True)
 def _coloured_jacobian(
     rhs: Callable,
     t: float,
@@ -981,6 +989,7 @@ def _integrate(
     h_last = h
 
     need_jac = True
+    f0_fresh = True  # f0 holds f(t, y) (False: it comes with the next analytic Jacobian)
     reject = False
     last_bad = False  # last failure was non-finite values (vs. error/underflow)
     h_acc = 0.0
@@ -1001,7 +1010,20 @@ def _integrate(
             h = t1 - t
             last = True
         if need_jac:
-            if analytic and coloured and _analytic_jacobian(rhs, t, y, pc, jac, fx):
+            done = False
+            if analytic and coloured:
+                if f0_fresh:
+                    done = _analytic_jacobian(rhs, t, y, pc, jac, fx)
+                else:  # f(t, y) of the new step with its Jacobian
+                    done = _analytic_jacobian_f(rhs, t, y, pc, jac, fx, f0)
+                    if not done:  # declined (none, or an entry not finite): f from the rhs, and differences
+                        rhs(t, y, pc, f0)
+                        n_rhs += 1
+                    f0_fresh = True
+                    if not _all_finite(f0):
+                        status = 3
+                        break
+            if done:
                 nev = 1
             elif coloured:
                 nev = _coloured_jacobian(rhs, t, span, t1, y, pc, f0, jac, fx, ytmp, dy, delta, colour_ptr,
@@ -1072,11 +1094,14 @@ def _integrate(
             if last:
                 break
             h = hnew
-            rhs(t, y, pc, f0)
-            n_rhs += 1
-            if not _all_finite(f0):
-                status = 3
-                break
+            if analytic and coloured:
+                f0_fresh = False  # f(t, y) comes with the Jacobian (_analytic_jacobian_f) at the next attempt
+            else:
+                rhs(t, y, pc, f0)
+                n_rhs += 1
+                if not _all_finite(f0):
+                    status = 3
+                    break
             need_jac = True
         else:
             reject = True

@@ -380,6 +380,20 @@ CITATIONS.update({
         "(https://creighton.pure.elsevier.com/en/publications/differential-effects-of-paricalcitol-and-calcitriol-on-"
         "intestinal)"
     ),
+    "ACTIVE2019CKDMBD": (
+        "ACTIVE Dialysis investigators. Effect of extended hours dialysis on markers of chronic kidney disease-"
+        "mineral and bone disorder in the ACTIVE Dialysis study. BMC Nephrol 2019;20 (doi:10.1186/s12882-019-1438-3)"
+    ),
+    "Joy2003Lanthanum": (
+        "Joy MS, Finn WF. Randomized, double-blind, placebo-controlled, dose-titration, phase III study assessing the "
+        "efficacy and tolerability of lanthanum carbonate: a new phosphate binder for the treatment of "
+        "hyperphosphatemia. Am J Kidney Dis 2003;42(1):96-107 (doi:10.1016/s0272-6386(03)00554-7)"
+    ),
+    "Daugirdas2012FHN": (
+        "Daugirdas JT, Chertow GM, Larive B, et al.; Frequent Hemodialysis Network (FHN) Trial Group. Effects of "
+        "frequent hemodialysis on measures of CKD mineral and bone disorder. J Am Soc Nephrol 2012;23(4):727-738 "
+        "(doi:10.1681/ASN.2011070688)"
+    ),
     "Hansen2012FGF23": (
         "Hansen D, Rasmussen K, Pedersen SM, Rasmussen LM, Brandi L. Changes in fibroblast growth factor 23 during "
         "treatment of secondary hyperparathyroidism with alfacalcidol or paricalcitol. Nephrol Dial Transplant "
@@ -808,6 +822,16 @@ REFERENCES: dict[str, Reference] = {
                             "and year not checked here"),
     "ZemplarLabel": _r("AbbVie", "Zemplar (paricalcitol) capsules and injection, US prescribing information",
                        "AbbVie", kind="label"),
+    "ACTIVE2019CKDMBD": _r("ACTIVE Dialysis investigators", "Effect of extended hours dialysis on markers of chronic "
+                           "kidney disease-mineral and bone disorder in the ACTIVE Dialysis study", "BMC Nephrol",
+                           2019, "20", doi="10.1186/s12882-019-1438-3"),
+    "Joy2003Lanthanum": _r("Joy MS, Finn WF", "Randomized, double-blind, placebo-controlled, dose-titration, phase "
+                           "III study assessing the efficacy and tolerability of lanthanum carbonate: a new phosphate "
+                           "binder for the treatment of hyperphosphatemia", "Am J Kidney Dis", 2003, "42", "96-107",
+                           number="1", doi="10.1016/s0272-6386(03)00554-7"),
+    "Daugirdas2012FHN": _r("Daugirdas JT, Chertow GM, Larive B, others", "Effects of frequent hemodialysis on "
+                           "measures of CKD mineral and bone disorder", "J Am Soc Nephrol", 2012, "23", "727-738",
+                           number="4", doi="10.1681/ASN.2011070688"),
     "Hansen2012FGF23": _r("Hansen D, Rasmussen K, Pedersen SM, Rasmussen LM, Brandi L", "Changes in fibroblast "
                           "growth factor 23 during treatment of secondary hyperparathyroidism with alfacalcidol or "
                           "paricalcitol", "Nephrol Dial Transplant", 2012, "27", "2263-2269", number="6",

@@ -13,7 +13,8 @@ Rows (all after warm-up, median of ``--repeats`` runs, ``time.perf_counter``):
    matrix with the sparse LU (``SolverOptions.lu``, the default), and the "dense LU" rows repeat the analytic ones
    with the dense LU with partial pivoting, so the two compare within one run; row 1b alternates the two runs
    (sparse, dense, sparse, ...) and gives the median of the per-pair ratios, the comparison least moved by a
-   shared machine's drifting load; row 1c times one step's factorisation and stage solves alone.
+   shared machine's drifting load; row 1c times one step's factorisation and stage solves alone (the general
+   sparse routine, the dense LU, and the model's straight-line LU in its generated module, the one runs use).
 2. The healthy year of the reference configuration against libRoadRunner on the same daily and hourly grids,
    ``simulate(...).to_frame()`` end to end (libRoadRunner's ``reset()`` is not timed), if libroadrunner is
    installed and the SBML is found (``$CKDMBD_REFERENCE_SBML``, default ``../shared/reference/...xml``).
@@ -196,6 +197,25 @@ def lu_kernel_rows() -> None:
         return kinds
 
     m = build_model("default")
+    own_factor, own_solve = m.generated._factor_iteration, m.generated._solve_iteration
+
+    @njit(cache=False)
+    def loop_own(jac, fac, plan, w, b, reps):  # the model's straight-line LU (its generated module)
+        ni = jac.shape[1]
+        e, piv, xw = np.empty((ni, ni)), np.empty(ni, dtype=np.int64), np.empty(ni)
+        lptr, uptr = np.empty(ni + 1, dtype=np.int64), np.empty(ni + 1, dtype=np.int64)
+        lidx, uidx = np.empty(ni * ni, dtype=np.int64), np.empty(ni * ni, dtype=np.int64)
+        x = b.copy()
+        kinds = 0
+        for _ in range(reps):
+            kind = own_factor(jac, fac, e, piv, plan, w, lptr, lidx, uptr, uidx, True)
+            kinds += kind != 2
+            for _s in range(6):
+                x[:] = b
+                own_solve(kind, e, piv, x, plan, xw, lptr, lidx, uptr, uidx)
+        return kinds
+
+    has_own = hasattr(m.generated, "_own_factor")
     ni, n = len(m.states), m.n_states
     res = run_scenario(load_scenario("hemodialysis-adherent"), solver=SolverOptions(specialised=True))
     y, p = res.y[0].copy(), res.segment_parameters[-1]
@@ -208,23 +228,26 @@ def lu_kernel_rows() -> None:
     lu = m.sparse_lu
     print(f"1c. one step's factorisation + 6 stage solves, {ni} x {ni} implicit block (L + U: {lu.nnz_factors} of "
           f"{ni * ni} entries, {lu.ordering} order), compiled loop, best of 5 x {reps}")
-    print(f"   {'step h':8s} {'sparse us':>10s} {'dense us':>10s} {'ratio':>6s} {'fallbacks':>10s}")
+    print(f"   {'step h':8s} {'sparse us':>10s} {'dense us':>10s} {'ratio':>6s} {'fallbacks':>10s} "
+          f"{'straight-line us':>17s} {'ratio':>6s}")
     for h in (0.1, 1.0):
         fac = 1.0 / (h * rb.GAMMA)
         best = {}
         fallbacks = 0
-        for name, plan in (("sparse", lu.plan), ("dense", NO_PLAN)):
-            loop(jac, fac, plan, w, b, 1)
+        runs = [("sparse", loop, lu.plan), ("dense", loop, NO_PLAN)] + ([("own", loop_own, lu.plan)] if has_own else [])
+        for name, fn, plan in runs:
+            fn(jac, fac, plan, w, b, 1)
             ts = []
             for _ in range(5):
                 t = time.perf_counter()
-                k = loop(jac, fac, plan, w, b, reps)
+                k = fn(jac, fac, plan, w, b, reps)
                 ts.append((time.perf_counter() - t) / reps * 1e6)
             best[name] = min(ts)
             if name == "sparse":
                 fallbacks = k
+        own = (f"{best['own']:17.1f} {best['own'] / best['dense']:6.2f}" if has_own else f"{'-':>17s} {'-':>6s}")
         print(f"   {h:<8g} {best['sparse']:10.1f} {best['dense']:10.1f} {best['sparse'] / best['dense']:6.2f} "
-              f"{fallbacks:>10d}")
+              f"{fallbacks:>10d} {own}")
 
 
 def batch_rows(patients: int, anchor: float | None) -> None:

@@ -102,8 +102,10 @@ def _frames(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def cli_rows(folder: Path, args) -> None:
     """The whole ``ckdmbd population`` command in fresh processes (as a user runs it: the numba cache warm)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    import ckdmbd
+
+    here = str(Path(ckdmbd.__file__).resolve().parents[1])  # the commands run the ckdmbd this process imported
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "ckdmbd.cli", "population", str(folder / "spec.toml"), "-q"]
     subprocess.run([*command[:4], str(folder / "warm.toml"), "--out", str(folder / "warm"), "-q"], check=True,
                    env=env)  # the numba cache of the drivers, once

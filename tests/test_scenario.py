@@ -312,3 +312,23 @@ def test_an_event_without_a_type_lists_every_event_type():
     message = str(info.value)
     assert message.startswith("events[0].type: missing")
     assert all(kind in message for kind in EVENT_TYPES) and len(EVENT_TYPES) >= 16
+
+
+def test_time_units_read_without_pint_equal_pints_conversion():
+    # parse_quantity reads plain time units from a table (no pint at a cold start): the same hours as pint, bit for
+    # bit, for every unit in the table and numbers of every kind a scenario writes
+    import random
+
+    import pint
+
+    from ckdmbd.scenario import _HOURS_PER, _registry, parse_quantity
+
+    ureg = _registry()
+    rng = random.Random(11)
+    numbers = ["0", "1", "2.5", "1e3", "0.25", "-1", *(repr(rng.uniform(0, 1000)) for _ in range(200)),
+               *(str(rng.randint(0, 100_000)) for _ in range(50))]
+    for unit in _HOURS_PER:
+        assert isinstance(ureg.parse_units(unit), pint.Unit)
+        for number in numbers:
+            expected = float(ureg.Quantity(float(number), ureg.parse_units(unit)).to("h").magnitude)
+            assert parse_quantity(f"{number} {unit}", "h", "t", allow_negative=True) == expected, (number, unit)

@@ -165,6 +165,13 @@ _QUANTITY = re.compile(
     r"\s*(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
     r"[ \t]*(?P<unit>[^\W\d]+(?:(?:[ \t]*[/*·][ \t]*|[ \t]+)[^\W\d]+)*)?\s*"
 )
+_HOURS_PER = {unit: factor for names, factor in (
+    (("h", "hour", "hours", "hr"), 1.0), (("min", "minute", "minutes"), 60.0 / 3600.0),
+    (("d", "day", "days"), 24.0), (("week", "weeks"), 168.0), (("month", "months"), 730.5),
+    (("year", "years"), 8766.0)) for unit in names}
+"""Hours per unit of the time units scenarios use, as pint defines them (a year of 365.25 days, a month of a twelfth
+of it): ``number * factor`` equals pint's conversion to hours bit for bit (tests/test_scenario.py checks it against
+pint for every unit here), so :func:`parse_quantity` reads these without loading pint."""
 MAX_QUANTITY_CHARS = 64  # "2.5 mg per day" is 14; anything this long is not a quantity
 MAX_MAGNITUDE = 1e12  # in the target unit (1e12 h is 114 million years): beyond is no input, and overflows later
 MAX_DURATION_H = 100 * units.HOURS_PER_YEAR  # a run, a history or a schedule end: longer than any patient
@@ -200,16 +207,20 @@ def parse_quantity(value: Any, target_unit: str, where: str, *, allow_negative: 
                             f"e.g. \"1 {target_unit}\"")
     if match["unit"] is None:
         raise ScenarioError(f"{where}: {value!r} has no unit; expected a quantity in {target_unit}")
-    ureg = _registry()
-    try:
-        unit = ureg.parse_units(match["unit"])
-    except Exception as exc:  # pint raises many kinds (UndefinedUnitError, AttributeError, ...)
-        raise ScenarioError(f"{where}: {value!r} has an unknown unit {match['unit']!r} "
-                            f"({exc.__class__.__name__})") from None
-    try:
-        magnitude = float(ureg.Quantity(float(match["number"]), unit).to(target_unit).magnitude)
-    except Exception:  # DimensionalityError, OffsetUnitCalculusError, ...
-        raise ScenarioError(f"{where}: {value!r} is not convertible to {target_unit}") from None
+    factor = _HOURS_PER.get(match["unit"]) if target_unit == "h" else None
+    if factor is not None:  # a plain time unit: pint's own factor, without loading pint (~0.2 s of a cold start)
+        magnitude = float(match["number"]) * factor
+    else:
+        ureg = _registry()
+        try:
+            unit = ureg.parse_units(match["unit"])
+        except Exception as exc:  # pint raises many kinds (UndefinedUnitError, AttributeError, ...)
+            raise ScenarioError(f"{where}: {value!r} has an unknown unit {match['unit']!r} "
+                                f"({exc.__class__.__name__})") from None
+        try:
+            magnitude = float(ureg.Quantity(float(match["number"]), unit).to(target_unit).magnitude)
+        except Exception:  # DimensionalityError, OffsetUnitCalculusError, ...
+            raise ScenarioError(f"{where}: {value!r} is not convertible to {target_unit}") from None
     if not math.isfinite(magnitude):
         raise ScenarioError(f"{where}: {value!r} is not a finite number")
     if abs(magnitude) > MAX_MAGNITUDE:

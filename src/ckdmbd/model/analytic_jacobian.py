@@ -14,6 +14,9 @@ sparsity pattern only: one scalar per (assignment, state it can reach), the chai
 function ``analytic_jacobian(t, y, p, jac, fx)`` writes the pattern entries of ``jac`` (rows: every state, ledger
 states included; columns: the dynamic states) and ``fx`` = df/dt, and returns False when an entry is not finite (a
 fractional power at exactly zero, say): the solver then takes coloured finite differences for that step.
+``analytic_jacobian_f(t, y, p, jac, fx, f)`` does the same and writes f(t, y) itself, which the pass computes on
+the way (each assignment's value): the solver takes a step's f(t, y) from it instead of one more right-hand-side
+call (one of seven per step; the same values up to rounding, the assignments being the symbolic form's).
 
 What it cannot read (:class:`ckdmbd.model.symbolic.SymbolicFormError`: a loop, a subscript, an unknown call; a
 derivative that reads a ledger state; a nonzero outside the composer's sparsity pattern; a function without a numba
@@ -43,7 +46,7 @@ from types import ModuleType
 
 import numpy as np
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: analytic_jacobian_f, f(t, y) from the same pass
 _HEADER = "# analytic Jacobian of {name!r}, generated from its symbolic form by ckdmbd.model.analytic_jacobian\n"
 
 
@@ -114,7 +117,8 @@ def cached_jacobian_source(model, rhs_source: str) -> str:
 
 
 def jacobian_source(model) -> str | None:
-    """numba source defining ``analytic_jacobian(t, y, p, jac, fx) -> bool`` and ``ANALYTIC_NONZEROS`` (the (row,
+    """numba source defining ``analytic_jacobian(t, y, p, jac, fx) -> bool``, ``analytic_jacobian_f(t, y, p, jac,
+    fx, f) -> bool`` (also f(t, y) into f) and ``ANALYTIC_NONZEROS`` (the (row,
     column) pairs it writes), or None when the symbolic pass cannot read the model (the reason is not an error: the
     solver falls back to coloured finite differences)."""
     from ckdmbd.model.symbolic import symbolic_form
@@ -185,6 +189,7 @@ def _generate(sym, model) -> str:
     time_rows: list[int] = []
     base = len(sym.assignments)
     for i, d in enumerate(sym.derivatives):
+        lines.append(f"    f[{i}] = {pr(d)}")  # f itself: the step's f(t, y) comes with its Jacobian
         grads = chain(base + i, d, f"d {sym.states[i].name}/dt")
         for col, g in grads.items():
             if col == time_col:
@@ -216,6 +221,11 @@ def _generate(sym, model) -> str:
         "",
         '@numba.njit(cache=True, error_model="numpy")',
         "def analytic_jacobian(t, y, p, jac, fx):",
+        "    return analytic_jacobian_f(t, y, p, jac, fx, _np.empty(fx.shape[0]))",
+        "",
+        "",
+        '@numba.njit(cache=True, error_model="numpy")',
+        "def analytic_jacobian_f(t, y, p, jac, fx, f):",
         f"    {printer.name(sym.time)} = t",
     ]
     return header[0] + "\n".join([*header[1:], *lines, *zero_fx, *check, ""])

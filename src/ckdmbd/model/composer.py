@@ -30,7 +30,8 @@ from ckdmbd.model.derivation import derive_checked
 from ckdmbd.model.framework import Process, State, Submodel
 from ckdmbd.model.solver_codegen import specialised_solver_source
 from ckdmbd.model.sparsity import JacobianStructure, jacobian_structure
-from ckdmbd.solvers.sparse_lu import SparseLU
+from ckdmbd.solvers.rosenbrock import _PIVOT_THRESHOLD
+from ckdmbd.solvers.sparse_lu import SparseLU, straight_line_source
 
 ELEMENTS = ("calcium", "phosphate", "water")
 """Quantities whose mass balance is checked: calcium and phosphate (mmol) and water (L; the extracellular volume
@@ -122,13 +123,13 @@ class CompiledModel:
     _derive_reads: set[str] | None = field(default=None, init=False, repr=False)
     _derive_reads_all: bool = field(default=False, init=False, repr=False)
     _derived_names: frozenset[str] | None = field(default=None, init=False, repr=False)
-    _index: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
     _last_full: tuple[dict[str, float], dict[str, float]] | None = field(default=None, init=False, repr=False,
                                                                           compare=False)
     jacobian: JacobianStructure | None = None
     """Sparsity pattern of df/dy read from the submodels' source, and its column colouring (coloured finite
     differences in the solver; see :mod:`ckdmbd.model.sparsity`)."""
     _sparse_lu: SparseLU | None = field(default=None, init=False, repr=False)
+    _parameter_position: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     @property
     def sparse_lu(self) -> SparseLU | None:
@@ -172,7 +173,7 @@ class CompiledModel:
         """Base parameters plus every submodel's derived constants, in dependency order.
 
         The last derivation is kept: a run derives the same base twice (its parameter vector, then its initial
-        state), 1.5 ms each for the dialysis model, ~3 % of a population member's cost. The derivations are
+        state), 1.5 ms each for the dialysis model, a few per cent of a population member's cost. The derivations are
         functions of the base values alone, and what they read was recorded the first time."""
         floats = {k: float(v) for k, v in base.items()}
         last = self._last_full  # one read: the pair is replaced whole, never changed in place
@@ -205,16 +206,14 @@ class CompiledModel:
         derived = self._derived_names
         if reads is None or changed & reads or changed & derived:
             return self.parameter_vector(base)
-        index = self._index
-        if index is None:  # once: a tuple's index() scans ~300 names, 313 times a dialysis year
-            index = {}
-            for i, n in enumerate(self.parameter_names):
-                index.setdefault(n, i)  # the first, as index() finds
-            self._index = index  # whole, so another thread never sees it half built
+        if self._parameter_position is None:  # a dict, not tuple.index: ~470 lookups in a dialysis year's tables
+            self._parameter_position = {n: i for i, n in enumerate(self.parameter_names)}
+        position = self._parameter_position
         out = p.copy()
         for name in changed:
-            if name in index:
-                out[index[name]] = float(base[name])
+            i = position.get(name)
+            if i is not None:
+                out[i] = float(base[name])
         return out
 
     def parameter_vector(self, base: Mapping[str, float]) -> np.ndarray:
@@ -348,6 +347,9 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
     structure = jacobian_structure(ordered, states, processes,
                                    [(e.state_index, proc_rate[e.process]) for e in ledger], len(state_names))
     source = _generate_source(ordered, states, params, outputs, processes, ledger, structure.submodel_masks)
+    lu = _sparse_lu_of(structure, len(states))
+    source += "\n\n# the sparse LU of the iteration matrix unrolled on its plan (ckdmbd.solvers.sparse_lu)\n"
+    source += straight_line_source(lu, _JIT, _PIVOT_THRESHOLD)
     model = CompiledModel(
         name=name,
         submodels=tuple(ordered),
@@ -360,9 +362,20 @@ def compose(name: str, submodels: Sequence[Submodel], parameter_names: Sequence[
         generated=None,  # type: ignore[arg-type]  (set below: the analytic Jacobian is generated from the model)
         jacobian=structure,
     )
+    model._sparse_lu = lu
     source += _analytic_jacobian_source(model, source)
     model.generated = _load_generated(name, source, ordered)
     return model
+
+
+def _sparse_lu_of(structure: JacobianStructure | None, n_implicit: int) -> SparseLU | None:
+    """The solver's sparse LU of the implicit block (:attr:`CompiledModel.sparse_lu`), computed with the source:
+    the generated module unrolls its factorisation (:func:`ckdmbd.solvers.sparse_lu.straight_line_source`)."""
+    if structure is None:
+        return None
+    from ckdmbd.solvers.sparse_lu import symbolic_lu
+
+    return symbolic_lu(structure.pattern[:n_implicit])
 
 
 def _analytic_jacobian_source(model: CompiledModel, rhs_source: str) -> str:
@@ -374,9 +387,12 @@ def _analytic_jacobian_source(model: CompiledModel, rhs_source: str) -> str:
     jac = cached_jacobian_source(model, rhs_source)
     if jac:
         hook = ["ANALYTIC = True", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):",
-                "    return analytic_jacobian(t, y, p, jac, fx)", ""]
+                "    return analytic_jacobian(t, y, p, jac, fx)", "", "", _JIT,
+                "def _analytic_jacobian_f(t, y, p, jac, fx, f):",
+                "    return analytic_jacobian_f(t, y, p, jac, fx, f)", ""]
     else:
-        hook = ["ANALYTIC = False", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):", "    return False", ""]
+        hook = ["ANALYTIC = False", "", "", _JIT, "def _analytic_jacobian(t, y, p, jac, fx):", "    return False", "",
+                "", _JIT, "def _analytic_jacobian_f(t, y, p, jac, fx, f):", "    return False", ""]
     return "\n\n" + jac + "\n\n" + "\n".join(hook)
 
 

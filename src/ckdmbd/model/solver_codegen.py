@@ -21,11 +21,14 @@ import inspect
 import ckdmbd.solvers.rosenbrock as rosenbrock
 
 SPECIALISED = ("_fd_jacobian", "_coloured_jacobian", "_rodas_step", "_initial_step", "_integrate", "fd_jacobian",
-               "_integrate_run", "_integrate_many", "_observe_rows")
-"""Driver functions that take ``rhs``: copied with ``rhs`` bound to the generated module's global."""
-HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian", "_observe")
-"""Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation and the
-analytic Jacobian; ``_observe`` (the model's outputs at one point, for the batch's reduced outputs) is written
+               "_integrate_run", "_integrate_many", "_observe_rows", "_factor_iteration", "_solve_iteration")
+"""Driver functions that take ``rhs`` (copied with ``rhs`` bound to the generated module's global), and those that
+call a hook (``_factor_iteration``, ``_solve_iteration``: copied so that they call this module's LU)."""
+HOOKS = ("_n_outputs", "_colour_setup", "_colour_rhs", "_analytic_jacobian", "_analytic_jacobian_f", "_observe",
+         "_own_plan", "_own_factor", "_own_solve")
+"""Functions the generated module defines itself (without ``rhs``): the per-colour partial evaluation, the
+analytic Jacobian and the straight-line sparse LU of the model's plan (:func:`ckdmbd.solvers.sparse_lu.
+straight_line_source`); ``_observe`` (the model's outputs at one point, for the batch's reduced outputs) is written
 here, as the generated module's ``observe``."""
 PARALLEL = ("_integrate_many",)
 """Copied functions compiled with ``parallel=True`` (their ``prange`` loop spreads patients over the threads), and

@@ -62,7 +62,11 @@ def build_tables(model, bounds: Sequence[float], actions: Sequence, base: Mappin
     base = dict(base)
     touched = sorted({a.name for a in actions if not isinstance(a, SetState | AddToState | ScaleState)})
     rows: list[np.ndarray] = [p]
-    row_of: dict[tuple, int] = {tuple(base.get(n) for n in touched): 0}
+
+    def key_of(values: Mapping[str, float]) -> tuple:  # the touched values (a missing name reads None)
+        return tuple(map(values.get, touched))
+
+    row_of: dict[tuple, int] = {key_of(base): 0}
     current = 0
     nseg = len(bounds) - 1
     seg_prow = np.zeros(nseg, dtype=np.int64)
@@ -100,7 +104,7 @@ def build_tables(model, bounds: Sequence[float], actions: Sequence, base: Mappin
         act_ptr[k + 1] = len(kinds)
         cursor.append(a)
         if changed:
-            key = tuple(base.get(n) for n in touched)
+            key = key_of(base)
             found = row_of.get(key)
             if found is None:
                 rows.append(model.parameter_vector_after(rows[current], base, changed))

@@ -157,3 +157,74 @@ def pack_plan(jac_pattern: np.ndarray, perm: np.ndarray, fill: np.ndarray) -> np
     header = 2 + _N_PARTS
     offsets = np.cumsum([header] + [len(p) for p in parts])
     return np.concatenate([[n], offsets, *[np.asarray(p, dtype=np.int64) for p in parts]]).astype(np.int64)
+
+
+def straight_line_source(lu: SparseLU | None, decorator: str, pivot_threshold: float) -> str:
+    """Source of the solver's hooks ``_own_plan``, ``_own_factor`` and ``_own_solve`` (``ckdmbd.solvers.rosenbrock``)
+    for the generated model module: ``rosenbrock._splu_factor`` and ``_splu_solve`` unrolled on this plan.
+
+    Why: the general routines spend most of their time reading the plan's index lists (the entries' positions,
+    pivot order, fill) and loading and storing each entry of E through them; a dialysis year factors ~8,000
+    times and solves six times per factorisation. Unrolled, each entry of the factorisation is a local variable
+    and each index a constant. The operations and their order are those of the general routines (the same
+    threshold test, the same updates of each entry in the same order), so the factors are the same numbers; the
+    solve omits the general routine's skip of a zero right-hand side entry (subtracting an exact zero product
+    changes no value). ``lu`` None (no pattern): hooks that decline."""
+    if lu is None:
+        return "\n".join([decorator, "def _own_plan(plan):", "    return False", "", "", decorator,
+                          "def _own_factor(jac, fac, e, w):", "    return False", "", "", decorator,
+                          "def _own_solve(e, b):", "    return", ""])
+    plan = lu.plan
+    n = int(plan[0])
+
+    def part(k: int) -> np.ndarray:
+        return plan[plan[1 + k]:plan[2 + k]]
+
+    perm, iperm, lptr, lidx, uptr, uidx, _frow, _fcol, erow, ecol = (part(k) for k in range(_N_PARTS))
+    entries = list(zip(*np.nonzero(lu.fill), strict=True))  # permuted (row, column) of every entry of L + U
+    scattered: dict[tuple[int, int], str] = {}
+    for i, j in zip(erow.tolist(), ecol.tolist(), strict=True):
+        scattered[(int(iperm[i]), int(iperm[j]))] = f"-jac[{i}, {j}]"
+
+    def v(i: int, j: int) -> str:
+        return f"v{i}_{j}"
+
+    fac = ["def _own_factor(jac, fac, e, w):",
+           f'    """rosenbrock._splu_factor unrolled on the plan of {n} pivots ({len(entries)} entries of L + U)."""']
+    for i, j in entries:
+        value = scattered.get((i, j), "0.0")
+        fac.append(f"    {v(i, j)} = {value} + fac" if i == j else f"    {v(i, j)} = {value}")
+    for k in range(n):
+        rows = lidx[lptr[k]:lptr[k + 1]].tolist()
+        cols = uidx[uptr[k]:uptr[k + 1]].tolist()
+        fac.append(f"    apiv = abs({v(k, k)})")
+        fac.append("    amax = 0.0")
+        fac.extend(f"    amax = max(amax, abs({v(i, k)}) / w[{perm[i]}])" for i in rows)
+        fac.append(f"    amax *= w[{perm[k]}]")
+        fac.append(f"    if not (apiv > 0.0) or apiv == np.inf or not (apiv >= {pivot_threshold!r} * amax):")
+        fac.append("        return False")
+        if rows:
+            fac.append(f"    inv = 1.0 / {v(k, k)}")
+        for i in rows:
+            fac.append(f"    {v(i, k)} = {v(i, k)} * inv")
+            fac.extend(f"    {v(i, j)} -= {v(i, k)} * {v(k, j)}" for j in cols)
+    fac.extend(f"    e[{i}, {j}] = {v(i, j)}" for i, j in entries)
+    fac.append("    return True")
+
+    sol = ["def _own_solve(e, b):",
+           '    """rosenbrock._splu_solve unrolled on the same plan (b[:n] in place)."""']
+    sol.extend(f"    x{k} = b[{perm[k]}]" for k in range(n))
+    for k in range(n):
+        sol.extend(f"    x{i} -= e[{i}, {k}] * x{k}" for i in lidx[lptr[k]:lptr[k + 1]].tolist())
+    for i in range(n - 1, -1, -1):
+        terms = "".join(f" - e[{i}, {j}] * x{j}" for j in uidx[uptr[i]:uptr[i + 1]].tolist())
+        sol.append(f"    x{i} = (x{i}{terms}) / e[{i}, {i}]" if terms else f"    x{i} = x{i} / e[{i}, {i}]")
+    sol.extend(f"    b[{perm[k]}] = x{k}" for k in range(n))
+
+    own = ["_OWN_PLAN = np.array([" + ", ".join(str(int(x)) for x in plan) + "], dtype=np.int64)", "", "",
+           decorator, "def _own_plan(plan):",
+           '    """Whether plan is the one the functions below were unrolled on (checked once per segment)."""',
+           "    if plan.shape[0] != _OWN_PLAN.shape[0]:", "        return False",
+           "    for i in range(plan.shape[0]):", "        if plan[i] != _OWN_PLAN[i]:", "            return False",
+           "    return True"]
+    return "\n".join(["import numpy as np", "", "", *own, "", "", decorator, *fac, "", "", decorator, *sol, ""])

@@ -48,7 +48,6 @@ like a scenario file; a scenario error (an event type this version does not know
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
 import tomllib
@@ -357,39 +356,12 @@ def arm_scenario(case: Case, arm: str):
     return parse_scenario(dump_toml(arm_document(case, arm)), f"{case.name}.toml [arms.{arm}]")
 
 
-# --- a small TOML writer for scenario documents (tables, arrays of tables, strings, numbers, booleans, lists) --------
+def dump_toml(doc: dict) -> str:
+    """``doc`` as TOML text that ``tomllib.loads`` reads back to an equal dict (tomlkit writes nested tables and
+    lists of tables as TOML tables and arrays of tables)."""
+    import tomlkit
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def dump_toml(doc: dict, prefix: str = "") -> str:
-    """``doc`` as TOML text that ``tomllib.loads`` reads back to an equal dict."""
-    lines: list[str] = []
-    scalars = {k: v for k, v in doc.items()
-               if not isinstance(v, dict) and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))}
-    for key, value in scalars.items():
-        lines.append(f"{json.dumps(key)} = {_toml_value(value)}")
-    for key, value in doc.items():
-        path = f"{prefix}{json.dumps(key)}"
-        if isinstance(value, dict):
-            lines += ["", f"[{path}]", dump_toml(value, f"{path}.")]
-        elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-            for item in value:
-                lines += ["", f"[[{path}]]", dump_toml(item, f"{path}.")]
-    return "\n".join(line for line in lines) + "\n"
+    return tomlkit.dumps(doc)
 
 
 @dataclass

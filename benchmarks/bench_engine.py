@@ -180,40 +180,32 @@ def lu_kernel_rows() -> None:
     from ckdmbd.solvers import rosenbrock as rb
     from ckdmbd.solvers.sparse_lu import NO_PLAN
 
-    @njit(cache=False)
-    def loop(jac, fac, plan, w, b, reps):
-        ni = jac.shape[1]
-        e, piv, xw = np.empty((ni, ni)), np.empty(ni, dtype=np.int64), np.empty(ni)
-        lptr, uptr = np.empty(ni + 1, dtype=np.int64), np.empty(ni + 1, dtype=np.int64)
-        lidx, uidx = np.empty(ni * ni, dtype=np.int64), np.empty(ni * ni, dtype=np.int64)
-        x = b.copy()
-        kinds = 0
-        for _ in range(reps):
-            kind = rb._factor_iteration(jac, fac, e, piv, plan, w, lptr, lidx, uptr, uidx)
-            kinds += kind
-            for _s in range(6):
-                x[:] = b
-                rb._solve_iteration(kind, e, piv, x, plan, xw, lptr, lidx, uptr, uidx)
-        return kinds
+    def factor_solve_loop(factor, solve, own):
+        """A compiled loop of ``reps`` factorisations with six stage solves each, through ``factor`` and ``solve``
+        (the shared solver's, or the model module's with its straight-line LU when ``own``); returns the number of
+        dense fallbacks (kind 1)."""
+
+        @njit(cache=False)
+        def loop(jac, fac, plan, w, b, reps):
+            ni = jac.shape[1]
+            e, piv, xw = np.empty((ni, ni)), np.empty(ni, dtype=np.int64), np.empty(ni)
+            lptr, uptr = np.empty(ni + 1, dtype=np.int64), np.empty(ni + 1, dtype=np.int64)
+            lidx, uidx = np.empty(ni * ni, dtype=np.int64), np.empty(ni * ni, dtype=np.int64)
+            x = b.copy()
+            fallbacks = 0
+            for _ in range(reps):
+                kind = factor(jac, fac, e, piv, plan, w, lptr, lidx, uptr, uidx, own)
+                fallbacks += kind == 1
+                for _s in range(6):
+                    x[:] = b
+                    solve(kind, e, piv, x, plan, xw, lptr, lidx, uptr, uidx)
+            return fallbacks
+
+        return loop
 
     m = build_model("default")
-    own_factor, own_solve = m.generated._factor_iteration, m.generated._solve_iteration
-
-    @njit(cache=False)
-    def loop_own(jac, fac, plan, w, b, reps):  # the model's straight-line LU (its generated module)
-        ni = jac.shape[1]
-        e, piv, xw = np.empty((ni, ni)), np.empty(ni, dtype=np.int64), np.empty(ni)
-        lptr, uptr = np.empty(ni + 1, dtype=np.int64), np.empty(ni + 1, dtype=np.int64)
-        lidx, uidx = np.empty(ni * ni, dtype=np.int64), np.empty(ni * ni, dtype=np.int64)
-        x = b.copy()
-        kinds = 0
-        for _ in range(reps):
-            kind = own_factor(jac, fac, e, piv, plan, w, lptr, lidx, uptr, uidx, True)
-            kinds += kind != 2
-            for _s in range(6):
-                x[:] = b
-                own_solve(kind, e, piv, x, plan, xw, lptr, lidx, uptr, uidx)
-        return kinds
+    loop = factor_solve_loop(rb._factor_iteration, rb._solve_iteration, False)
+    loop_own = factor_solve_loop(m.generated._factor_iteration, m.generated._solve_iteration, True)
 
     has_own = hasattr(m.generated, "_own_factor")
     ni, n = len(m.states), m.n_states

@@ -166,12 +166,13 @@ _QUANTITY = re.compile(
     r"[ \t]*(?P<unit>[^\W\d]+(?:(?:[ \t]*[/*·][ \t]*|[ \t]+)[^\W\d]+)*)?\s*"
 )
 _HOURS_PER = {unit: factor for names, factor in (
-    (("h", "hour", "hours", "hr"), 1.0), (("min", "minute", "minutes"), 60.0 / 3600.0),
-    (("d", "day", "days"), 24.0), (("week", "weeks"), 168.0), (("month", "months"), 730.5),
-    (("year", "years"), 8766.0)) for unit in names}
-"""Hours per unit of the time units scenarios use, as pint defines them (a year of 365.25 days, a month of a twelfth
-of it): ``number * factor`` equals pint's conversion to hours bit for bit (tests/test_scenario.py checks it against
-pint for every unit here), so :func:`parse_quantity` reads these without loading pint."""
+    (("h", "hour", "hours", "hr"), 1.0), (("min", "minute", "minutes"), 1.0 / 60.0),
+    (("d", "day", "days"), units.HOURS_PER_DAY), (("week", "weeks"), units.DAYS_PER_WEEK * units.HOURS_PER_DAY),
+    (("month", "months"), units.HOURS_PER_YEAR / 12.0), (("year", "years"), units.HOURS_PER_YEAR)) for unit in names}
+"""Hours per unit of the time units scenarios use, from :mod:`ckdmbd.units` (a Julian year of 365.25 days, a month
+of a twelfth of it, as pint defines them): ``number * factor`` equals pint's conversion to hours bit for bit
+(tests/test_scenario.py checks it against pint for every unit here), so :func:`parse_quantity` reads these without
+loading pint."""
 MAX_QUANTITY_CHARS = 64  # "2.5 mg per day" is 14; anything this long is not a quantity
 MAX_MAGNITUDE = 1e12  # in the target unit (1e12 h is 114 million years): beyond is no input, and overflows later
 MAX_DURATION_H = 100 * units.HOURS_PER_YEAR  # a run, a history or a schedule end: longer than any patient

@@ -82,3 +82,22 @@ def test_fit_needs_enough_values_and_known_analytes(setting):
     bad.loc[0, "column"] = "albumin_g_L"
     with pytest.raises(CalibrationError, match="cannot fit albumin_g_L"):
         Problem(sc, bad, y0)
+
+
+def test_fit_solver_agrees_with_the_shared_solver(setting):
+    """The fit simulates on the solver compiled for the model (analytic Jacobian, FIT_SOLVER); its predictions at
+    the lab times equal those of the shared solver one-off runs use, to the report tolerance's error."""
+    from ckdmbd.calibration import FIT_SOLVER, simulate_patient
+    from ckdmbd.simulation import SolverOptions
+
+    sc, y0 = setting
+    assert FIT_SOLVER.specialised and FIT_SOLVER.jacobian == "analytic"
+    problem = Problem(sc, _labs(np.arange(1, 7) * 28), y0)
+    values = dict(zip(problem.names, [1200.0, 900.0, 6.0], strict=True))
+    runs = [simulate_patient(sc, y0, values, problem.duration_h, output_times_h=problem.grid, solver=solver)
+            for solver in (FIT_SOLVER, SolverOptions(specialised=False, jacobian="coloured"))]
+    assert all(r.ok for r in runs)
+    fast, shared = (r.to_frame(include_states=False) for r in runs)
+    for col in LAB_CV:
+        rel = np.max(np.abs(fast[col].to_numpy() / shared[col].to_numpy() - 1.0))
+        assert rel < 1e-4, (col, rel)

@@ -213,6 +213,10 @@ class Result:
 
     def outputs(self) -> pd.DataFrame:
         """Every named intermediate (concentrations and fluxes, model units) at the output times."""
+        return pd.DataFrame(self._output_array(), columns=list(self.model.output_names))
+
+    def _output_array(self) -> np.ndarray:
+        """The outputs as one array (rows: output times; columns: ``model.output_names``), computed once."""
         if self._outputs is None:
             out = np.zeros((len(self.t_h), len(self.model.output_names)))
             if self.segment_starts_h is not None and len(self.segment_parameters) == 0:
@@ -231,12 +235,15 @@ class Result:
                     self.model.generated.observe_many(self.t_h[rows], self.y[rows], self.segment_parameters[k], block)
                     out[rows] = block
             self._outputs = out
-        return pd.DataFrame(self._outputs, columns=list(self.model.output_names))
+        return self._outputs
 
     def mass_balance(self) -> pd.DataFrame:
         """Per element: body content, cumulative net input across the boundary, and the imbalance
         (content change minus net input), in mmol (calcium, phosphate) or L (water: ``water_body_L``...). The
         imbalance is the solver's bookkeeping error."""
+        return pd.DataFrame(self._mass_balance_columns())
+
+    def _mass_balance_columns(self) -> dict[str, np.ndarray]:
         content = self.model.body_content(self.y)
         net = self.model.net_boundary_input(self.y)
         for time_h, change in self.jumps:
@@ -249,24 +256,26 @@ class Result:
             cols[f"{el}_body_{u}"] = content[el]
             cols[f"{el}_net_input_{u}"] = net[el]
             cols[f"{el}_imbalance_{u}"] = content[el] - content[el][0] - (net[el] - net[el][0])
-        return pd.DataFrame(cols)
+        return cols
 
     def to_frame(self, include_states: bool = True, include_fluxes: bool = False) -> pd.DataFrame:
         """The time series in clinical units (first column ``time_days``), then raw states and ledgers.
-        Units per column are in ``frame.attrs["units"]``."""
-        o = self.outputs()
+        Units per column are in ``frame.attrs["units"]``. Built from plain arrays into one float block (the
+        outputs are not first made a frame of their own): an hourly year has 8,761 rows."""
+        out = self._output_array()
+        o = {name: out[:, k] for k, name in enumerate(self.model.output_names)}
         ca, po4, pth, ctriol = o["ca_mM"], o["phosphate_mM"], o["pth_pM"], o["calcitriol_pM"]
         gfr = np.maximum(self.state("gfr"), 0.0)  # anuria is an exact 0 that round-off can dip below by 1e-16
         cols: dict[str, np.ndarray] = {
             "time_days": self.t_days,
-            "calcium_mmol_L": ca.to_numpy(),
-            "calcium_mg_dL": units.calcium_mg_dl(ca.to_numpy()),
-            "phosphate_mmol_L": po4.to_numpy(),
-            "phosphate_mg_dL": units.phosphate_mg_dl(po4.to_numpy()),
-            "pth_pmol_L": pth.to_numpy(),
-            "pth_pg_mL": units.pth_pg_ml(pth.to_numpy()),
-            "calcitriol_pmol_L": ctriol.to_numpy(),
-            "calcitriol_pg_mL": units.calcitriol_pg_ml(ctriol.to_numpy()),
+            "calcium_mmol_L": ca,
+            "calcium_mg_dL": units.calcium_mg_dl(ca),
+            "phosphate_mmol_L": po4,
+            "phosphate_mg_dL": units.phosphate_mg_dl(po4),
+            "pth_pmol_L": pth,
+            "pth_pg_mL": units.pth_pg_ml(pth),
+            "calcitriol_pmol_L": ctriol,
+            "calcitriol_pg_mL": units.calcitriol_pg_ml(ctriol),
             "gfr_mL_min": units.l_h_to_ml_min(gfr),
         }
         unit = {
@@ -277,26 +286,26 @@ class Result:
         for name, column, unit_name in (("ionized_calcium_mM", "ionized_calcium_mmol_L", "mmol/L"),
                                         ("on_dialysis", "on_dialysis", "1"), ("albumin_g_L", "albumin_g_L", "g/L")):
             if name in o:
-                cols[column] = o[name].to_numpy()
+                cols[column] = o[name]
                 unit[column] = unit_name
         if "deposit_diameter_cm" in o:
             for name, column, unit_name in (("deposit_mass_g", "deposit_mass_g", "g"),
                                             ("deposit_diameter_cm", "deposit_diameter_cm", "cm"),
                                             ("ca_x_p_mM2", "ca_x_p_mmol2_L2", "mmol^2/L^2")):
-                cols[column] = o[name].to_numpy()
+                cols[column] = o[name]
                 unit[column] = unit_name
-            cols["ca_x_p_mg2_dL2"] = units.calcium_mg_dl(1.0) * units.phosphate_mg_dl(o["ca_x_p_mM2"].to_numpy())
+            cols["ca_x_p_mg2_dL2"] = units.calcium_mg_dl(1.0) * units.phosphate_mg_dl(o["ca_x_p_mM2"])
             unit["ca_x_p_mg2_dL2"] = "mg^2/dL^2"
         if "ecf_volume" in self.model.state_names:  # fluid (default configuration)
             cols["ecf_volume_L"] = self.state("ecf_volume")
             unit["ecf_volume_L"] = "L"
-            cols["ultrafiltration_L_h"] = o["ultrafiltration_rate"].to_numpy()
+            cols["ultrafiltration_L_h"] = o["ultrafiltration_rate"]
             unit["ultrafiltration_L_h"] = "L/h"
         if "calcification_propensity_t50_min" in o:  # serum calcification propensity, T50-like (lower: worse)
-            cols["calcification_propensity_t50_min"] = o["calcification_propensity_t50_min"].to_numpy()
+            cols["calcification_propensity_t50_min"] = o["calcification_propensity_t50_min"]
             unit["calcification_propensity_t50_min"] = "min"
         if "phosphate_threshold_mM" in o:  # the renal phosphate handling a clinic measures (nephron kidney)
-            cols.update(renal_phosphate_indices(po4.to_numpy(), o["phosphate_excretion"].to_numpy(), gfr))
+            cols.update(renal_phosphate_indices(po4, o["phosphate_excretion"], gfr))
             unit.update({"tmp_gfr_mmol_L": "mmol/L", "phosphate_fe_percent": "%"})
         if "fgf23" in self.model.state_names:
             cols["fgf23_pg_mL"] = self.state("fgf23")
@@ -307,11 +316,11 @@ class Result:
                                         ("etelcalcetide_ng_mL", "etelcalcetide_ng_mL", "ng/mL"),
                                         ("calcimimetic_setpoint_factor", "calcimimetic_setpoint_factor", "1")):
             if name in o:  # vitamin D and calcimimetics (default configuration)
-                cols[column] = o[name].to_numpy()
+                cols[column] = o[name]
                 unit[column] = unit_name
-        mb = self.mass_balance()
-        for c in mb.columns[1:]:
-            cols[c] = mb[c].to_numpy()
+        mb = self._mass_balance_columns()
+        for c in list(mb)[1:]:
+            cols[c] = mb[c]
             unit[c] = c.rsplit("_", 1)[1]  # mmol, or L for water
         if include_states:
             for i, st in enumerate(self.model.states):
@@ -321,11 +330,14 @@ class Result:
                 cols[f"ledger_{entry.process}"] = self.y[:, entry.state_index]
                 unit[f"ledger_{entry.process}"] = "L" if set(entry.element_per_unit) == {"water"} else "mmol"
         if include_fluxes:
-            for name in o.columns:
+            for name in o:
                 if name not in cols:
-                    cols[name] = o[name].to_numpy()
+                    cols[name] = o[name]
                     unit[name] = "model units"
-        frame = pd.DataFrame(cols)
+        data = np.empty((len(cols), len(self.t_h)))
+        for k, values in enumerate(cols.values()):
+            data[k] = values
+        frame = pd.DataFrame(data.T, columns=list(cols), copy=False)  # one block, no consolidation copy
         frame.attrs["units"] = unit
         return frame
 

@@ -470,3 +470,53 @@ def test_seed_report_size_and_content(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variables"]["deposit_diameter_cm"]["max"] > 14.0
     assert (out / "overview.png").stat().st_size > 50_000
+
+
+def test_every_figure_passes_plotlys_schema(monkeypatch):
+    """The page is written without plotly's validation (report_html.VALIDATE_FIGURES); with it on, a report with
+    every kind of trace (series, pre-dialysis values, a forecast band, observations, markers) is accepted."""
+    import ckdmbd.report_html as report_html
+
+    frame = synthetic_frame()
+    for col in ("calcium_mmol_L", "phosphate_mmol_L", "pth_pmol_L"):
+        frame[f"{col}_p05"] = frame[col] * 0.9
+        frame[f"{col}_p95"] = frame[col] * 1.1
+    observations = [Observation(5.0, "phosphate_mmol_L", 2.1, "6.6 mg/dL"),
+                    Observation(8.0, "pth_pmol_L", 120.0, "120 pmol/L")]
+    monkeypatch.setattr(report_html, "VALIDATE_FIGURES", True)
+    page = html_report(frame, title="validated", description="every trace", sessions=synthetic_sessions(),
+                       markers=[(12.0, MARKER)], observations=observations)
+    assert page.count('class="panel-section"') >= 5
+    # the switch reaches plotly's checks: a figure with a property plotly does not know is refused
+    real = report_html._figure_json
+
+    def broken(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        fig["data"][0]["no_such_property"] = 1
+        return fig
+
+    monkeypatch.setattr(report_html, "_figure_json", broken)
+    with pytest.raises(ValueError, match="no_such_property"):
+        html_report(frame, title="broken", description="a bad figure", sessions=None, markers=[])
+
+
+def _page_figures(page: str) -> list:
+    """(div id, data, layout) of every Plotly.newPlot call of a page, parsed."""
+    found = re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{"displaylogo', page, re.S)
+    return [(m.group(1), json.loads(m.group(2)), json.loads(m.group(3))) for m in found]
+
+
+def test_unvalidated_figures_equal_what_plotlys_validation_writes(monkeypatch):
+    """Written without validation (typed arrays and the template dict made by report_html itself), every figure
+    parses to the same data and layout as with plotly's validation, and the page has the same size."""
+    import ckdmbd.report_html as report_html
+
+    args = {"title": "x", "description": "y", "sessions": synthetic_sessions(), "markers": [(12.0, MARKER)],
+            "observations": [Observation(5.0, "phosphate_mmol_L", 2.1, "6.6 mg/dL")]}
+    fast = html_report(synthetic_frame(), **args)
+    monkeypatch.setattr(report_html, "VALIDATE_FIGURES", True)
+    checked = html_report(synthetic_frame(), **args)
+    figures = _page_figures(fast)
+    assert len(figures) >= 5
+    assert figures == _page_figures(checked)
+    assert len(fast) == len(checked)

@@ -33,11 +33,17 @@ KEPT_HISTORIES = 16  # assumed: a few scenarios explored at a time; each kept hi
 
 @dataclass(frozen=True)
 class HistoryEnd:
-    """A history's end at t = 0: the state, the base parameter values in force, the solver's last step (h)."""
+    """A history's end at t = 0: the state, the base parameter values in force, the solver's last step (h); and
+    what the history's run counted (steps, right-hand side calls, rejected steps) and booked (surgical removals,
+    :attr:`ckdmbd.simulation.Result.jumps`), which a full run's result reports (:func:`run_on_kept_history`)."""
 
     state: np.ndarray
     parameters: dict[str, float]
     step_h: float
+    n_steps: int = 0
+    n_rhs: int = 0
+    n_rejected: int = 0
+    jumps: tuple = ()
 
 
 _kept: OrderedDict[str, HistoryEnd | str] = OrderedDict()
@@ -104,7 +110,7 @@ def _simulate_history(sc, history: list, pinned: Mapping[str, float], options) -
     from ckdmbd.simulation import simulate
 
     if sc.history_h <= 0:
-        from ckdmbd.model.configurations import builtin_parameters
+        from ckdmbd.model.configurations import parameters as builtin_parameters
         from ckdmbd.simulation import build_model
 
         model = build_model(sc.configuration)
@@ -114,7 +120,8 @@ def _simulate_history(sc, history: list, pinned: Mapping[str, float], options) -
         result = simulate(sc.configuration, 0.0, history, parameters={**sc.parameter_overrides, **pinned},
                           start_h=-sc.history_h, solver=options, check=False)
         if result.ok:
-            end = HistoryEnd(np.array(result.y[-1]), dict(result.final_parameters), result.final_step_h)
+            end = HistoryEnd(np.array(result.y[-1]), dict(result.final_parameters), result.final_step_h,
+                             result.n_steps, result.n_rhs, result.n_rejected, tuple(result.jumps))
         else:
             when = "" if result.failed_at_h is None else f" (at day {result.failed_at_h / 24.0:.4g})"
             end = f"the history before t = 0: {result.message}{when}"
@@ -137,6 +144,39 @@ def simulate_from_now(sc, overrides: Mapping[str, float], options,
                     parameters={**end.parameters, **overrides}, initial_state=end.state, start_h=0.0,
                     extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=options,
                     check=False, initial_step_h=end.step_h)
+
+
+def run_on_kept_history(sc, options=None):
+    """The scenario's run (:func:`ckdmbd.scenario.run_scenario`, outputs from t = 0) as its kept history plus the
+    run from t = 0: the same :class:`ckdmbd.simulation.Result`, numbers bit for bit (``tests/test_app_history.py``),
+    with the whole run's events, parameters, step counts and bookings; and the history stays kept, so that what
+    else the process asks of it (the seed case's calcification site starts there, :mod:`ckdmbd.calcification_fit`)
+    is not simulated again (~3 s of the seed case's ``ckdmbd run``). A history that fails, or a continuation whose
+    parameters in force at t = 0 are refused, is run as the full run instead, which says why the way it always has.
+    """
+    from dataclasses import replace
+
+    from ckdmbd.model.configurations import parameters as builtin_parameters
+    from ckdmbd.parameters import ParameterError
+    from ckdmbd.scenario import run_scenario
+    from ckdmbd.sessions import session_output_times
+    from ckdmbd.simulation import SolverOptions, simulate
+
+    opts = options or SolverOptions()
+    end = history_end(sc, opts)
+    if isinstance(end, str):
+        return run_scenario(sc, solver=opts)
+    future = [a for a in _actions(sc, {}) if a.time_h >= 0.0]
+    try:
+        run = simulate(sc.configuration, sc.duration_h, future, output_interval_h=sc.output_interval_h,
+                       parameters=end.parameters, initial_state=end.state, start_h=0.0,
+                       extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=opts,
+                       initial_step_h=end.step_h)
+    except ParameterError:
+        return run_scenario(sc, solver=opts)
+    return replace(run, parameters=builtin_parameters(sc.configuration).with_values(**sc.parameter_overrides),
+                   events=tuple(sc.events), n_steps=end.n_steps + run.n_steps, n_rhs=end.n_rhs + run.n_rhs,
+                   n_rejected=end.n_rejected + run.n_rejected, jumps=(*end.jumps, *run.jumps))
 
 
 def predialysis_from_now(sc, overrides: Mapping[str, float], options,

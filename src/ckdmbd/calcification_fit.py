@@ -2,7 +2,9 @@
 
 The site's nidus appears at its onset (the seed case: the parathyroidectomy, t = 0), so the simulated history
 before it does not depend on the site's parameters: it is run once, and every evaluation of the fit starts from
-the state and parameters at the onset and runs only to presentation (1.5 years instead of 11: about 2 s).
+the state and parameters at the onset and runs only to presentation (1.5 years instead of 11: about 0.5 s). At an
+onset at t = 0 that state is the scenario's history's end, kept in the process (``ckdmbd run`` has simulated it
+already), and the robustness table's runs are one batch across the cores (:meth:`SiteProblem.present_many`).
 
 Fitted: the site's growth rate constant (``growth_rate``, deposit_growth_rate) and the mineral volume fraction of
 the mass (``mineral_fraction``), to three numbers at presentation: the mean pre-dialysis calcium (2.12 mmol/L,
@@ -37,7 +39,7 @@ from ckdmbd.physiology.calcification import HAP_DENSITY_G_CM3
 from ckdmbd.protocol import CalcificationSiteOnset, ScaleParameter, SetParameter
 from ckdmbd.scenario import Scenario, load_scenario
 from ckdmbd.sessions import sessions
-from ckdmbd.simulation import expand_events, simulate
+from ckdmbd.simulation import SolverOptions, expand_events, simulate
 
 MONTH_H = units.HOURS_PER_YEAR / 12
 PRESENTATION_H = 18 * MONTH_H
@@ -87,28 +89,93 @@ class SiteProblem:
         self.base = {k: v for k, v in base.items() if k in builtin}
         if self.onset_h < 0:
             raise ValueError(f"{scenario.name}: the fit starts at the site's onset, which must be at or after t = 0")
-        end = max(self.onset_h, 1e-6)  # the state just before the actions at the onset
-        history = simulate(scenario.configuration, end, before, parameters=self.base, start_h=-scenario.history_h,
-                           output_times_h=np.array([end]))
-        self.y0 = history.y[-1].copy()
+        self.before = before
+        self.y0 = self._onset_state(before)
         window = [b for b, _e in sessions(scenario.events) if abs(b - presentation_h) <= 14 * units.HOURS_PER_DAY]
         if not window:
             raise ValueError(f"{scenario.name}: no dialysis session within two weeks of presentation")
         self.session_starts = np.array(window)
 
-    def present(self, **values: float) -> Presentation:
-        """The model at presentation with some site parameters changed (model units)."""
+    def _onset_state(self, before: list) -> np.ndarray:
+        """The state just before the actions at the onset. At t = 0 (the seed case) that is the end of the
+        scenario's history, which ``ckdmbd run`` has already simulated and kept (:func:`ckdmbd.app_history.
+        history_end`, the same numbers bit for bit as the full run's state there): taken from there, not simulated
+        again (~3 s). Later onsets (or a history that failed: the run then says why) simulate up to the onset."""
+        kept = self.kept_onset_state() if self.onset_h == 0.0 else None
+        return kept if kept is not None else self.simulated_onset_state(before)
+
+    def kept_onset_state(self) -> np.ndarray | None:
+        """The kept history's end at t = 0 (simulated once per process), or None where it failed or its parameters
+        in force differ from :attr:`base`."""
+        from ckdmbd.app_history import history_end
+
+        end = history_end(self.scenario, SolverOptions())
+        if isinstance(end, str) or any(end.parameters.get(k) != v for k, v in self.base.items()):
+            return None
+        return np.array(end.state)
+
+    def simulated_onset_state(self, before: list) -> np.ndarray:
+        """The state at the onset from a run of the history with the actions ``before`` it (to 1e-6 h past an onset
+        at t = 0, without the onset's actions): within the solver tolerance of :meth:`kept_onset_state`."""
+        end_h = max(self.onset_h, 1e-6)
+        history = simulate(self.scenario.configuration, end_h, before, parameters=self.base,
+                           start_h=-self.scenario.history_h, output_times_h=np.array([end_h]))
+        return history.y[-1].copy()
+
+    def _protocol(self) -> tuple[np.ndarray, float, list]:
+        """Output times (the sessions in the window and the presentation), duration and actions of a run from the
+        onset (times from the onset)."""
         times = np.unique(np.concatenate([self.session_starts, [self.presentation_h]])) - self.onset_h
-        duration = float(times[-1]) + 1.0
         shifted = [replace(a, time_h=a.time_h - self.onset_h) for a in self.after]
+        return times, float(times[-1]) + 1.0, shifted
+
+    def present(self, solver: SolverOptions | None = None, **values: float) -> Presentation:
+        """The model at presentation with some site parameters changed (model units)."""
+        times, duration, shifted = self._protocol()
         result = simulate(self.scenario.configuration, duration, shifted, parameters=self.base | values,
-                          initial_state=self.y0, output_times_h=times)
+                          initial_state=self.y0, output_times_h=times, solver=solver)
         frame = result.to_frame(include_states=False)
         at = int(np.argmin(np.abs(times - (self.presentation_h - self.onset_h))))
         pre = np.isin(times, self.session_starts - self.onset_h)
         return Presentation(float(frame["deposit_diameter_cm"].iloc[at]), float(frame["deposit_mass_g"].iloc[at]),
                             float(frame["calcium_mmol_L"][pre].mean()), float(frame["phosphate_mmol_L"][pre].mean()),
                             float(frame["pth_pmol_L"][pre].mean()))
+
+    def present_many(self, variants: Sequence[dict[str, float]], solver: SolverOptions | None = None
+                     ) -> list[Presentation]:
+        """:meth:`present` for each of ``variants`` in one batch (:func:`ckdmbd.solvers.batch.simulate_many`: the
+        same protocol and onset state, one parameter set each, across the cores). Each equals
+        ``present(solver=SolverOptions(specialised=True), **variant)`` bit for bit (the solver compiled for the model,
+        with its analytic Jacobian; ``solver`` as in :meth:`present`), and today's separate :meth:`present` runs
+        within the solver tolerance: ~1e-8 relative on the seed case's table. A variant the batch refuses or
+        fails raises, as :meth:`present` would."""
+        from ckdmbd.simulation import SimulationError
+        from ckdmbd.solvers.batch import batchable, simulate_many
+
+        opts = solver or SolverOptions(specialised=True)
+        if not batchable(opts) or build_model(self.scenario.configuration).jacobian is None:
+            return [self.present(solver=opts, **v) for v in variants]
+        _times, duration, shifted = self._protocol()
+        presentation = self.presentation_h - self.onset_h
+        starts = self.session_starts - self.onset_h
+        batch = simulate_many(self.scenario.configuration, duration, shifted,
+                              parameters=[self.base | dict(v) for v in variants],
+                              initial_states=[self.y0] * len(variants), solver=opts,
+                              outputs=("deposit_diameter_cm", "deposit_mass_g", "ca_mM", "phosphate_mM", "pth_pM"),
+                              output_interval_h=presentation,  # the grid: the onset and the presentation
+                              sessions_h=[(float(t), float(t)) for t in starts])  # only their starts are kept
+        at = int(np.flatnonzero(batch.t_h == presentation)[0])
+        pre = batch.session_start_rows
+        if len(pre) != len(starts):
+            raise ValueError("the batch did not keep every session of the window")
+        out = []
+        for j in range(len(variants)):
+            if batch.status[j] != 0:
+                raise SimulationError(f"the site at presentation with {dict(variants[j])}: {batch.messages[j]}")
+            v = batch.values[j]
+            out.append(Presentation(float(v[at, 0]), float(v[at, 1]), float(v[pre, 2].mean()),
+                                    float(v[pre, 3].mean()), float(v[pre, 4].mean())))
+        return out
 
     def residuals(self, values: dict[str, float]) -> np.ndarray:
         """Scaled differences from the reported serum values (TARGETS)."""
@@ -145,8 +212,11 @@ def fit(problem: SiteProblem, start: float | None = None, max_nfev: int = 25) ->
 
 def robustness(problem: SiteProblem, names: Sequence[str] = ROBUSTNESS, factors: Sequence[float] = (0.8, 1.2)
                ) -> list[dict]:
-    """Diameter and mass at presentation with each parameter scaled by each factor (the rest as in the scenario)."""
-    nominal = problem.present()
+    """Diameter and mass at presentation with each parameter scaled by each factor (the rest as in the scenario),
+    the runs as one batch (:meth:`SiteProblem.present_many`)."""
+    runs = [(name, factor) for name in names for factor in factors if name != "deposit_mineral_fraction"]
+    presented = problem.present_many([{}] + [{name: problem.base[name] * factor} for name, factor in runs])
+    nominal, by_run = presented[0], dict(zip(runs, presented[1:], strict=True))
     rows = [{"parameter": "(as fitted)", "factor": 1.0, "value": None, "diameter_cm": nominal.diameter_cm,
              "mass_g": nominal.mass_g, "pre_calcium_mmol_L": nominal.pre_calcium_mmol_L,
              "pre_phosphate_mmol_L": nominal.pre_phosphate_mmol_L, "pre_pth_pmol_L": nominal.pre_pth_pmol_L}]
@@ -157,7 +227,7 @@ def robustness(problem: SiteProblem, names: Sequence[str] = ROBUSTNESS, factors:
                 p = Presentation(nominal.diameter_cm * factor ** (-1.0 / 3.0), nominal.mass_g,
                                  nominal.pre_calcium_mmol_L, nominal.pre_phosphate_mmol_L, nominal.pre_pth_pmol_L)
             else:
-                p = problem.present(**{name: value})
+                p = by_run[name, factor]
             rows.append({"parameter": name, "factor": factor, "value": value, "diameter_cm": p.diameter_cm,
                          "mass_g": p.mass_g, "pre_calcium_mmol_L": p.pre_calcium_mmol_L,
                          "pre_phosphate_mmol_L": p.pre_phosphate_mmol_L, "pre_pth_pmol_L": p.pre_pth_pmol_L})

@@ -179,7 +179,8 @@ def _check_out_dir(out_dir: Path) -> None:
 
 def _simulate_with_progress(sc, quiet: bool, show_history: bool = False):
     """Run the scenario (with its history in the output when asked); a bar shows progress when the simulated span
-    (history included) is 2 years or more."""
+    (history included) is 2 years or more. Without the bar the history is kept for the report, which continues
+    from it (:func:`ckdmbd.app_history.run_on_kept_history`, the same numbers)."""
     from ckdmbd.scenario import run_scenario
     from ckdmbd.units import HOURS_PER_YEAR
 
@@ -188,7 +189,11 @@ def _simulate_with_progress(sc, quiet: bool, show_history: bool = False):
 
     total = sc.duration_h + sc.history_h
     if quiet or total < 2 * HOURS_PER_YEAR:
-        return run_scenario(sc)
+        if show_history:
+            return run_scenario(sc)
+        from ckdmbd.app_history import run_on_kept_history
+
+        return run_on_kept_history(sc)
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

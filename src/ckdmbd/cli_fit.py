@@ -257,6 +257,7 @@ def forecast_command(
                                 output_interval_h=sc.output_interval_h)
     except CalibrationError as exc:
         _fail(str(exc))
+    from ckdmbd.csv_text import write_csv
     from ckdmbd.report import markers, observations, write_outputs
     from ckdmbd.report_html import html_report
     from ckdmbd.sessions import session_table
@@ -272,7 +273,7 @@ def forecast_command(
     try:
         written = write_outputs(out_dir, {
             "report.html": lambda p: p.write_text(page, encoding="utf-8"),
-            "forecast.csv": lambda p: frame.to_csv(p, index=False, float_format="%.6g"),
+            "forecast.csv": lambda p: write_csv(frame, p, "%.6g"),
             "samples.csv": lambda p: draws.to_csv(p, index=False, float_format="%.6g"),
         })
     except OSError as exc:

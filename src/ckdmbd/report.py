@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ckdmbd import units
+from ckdmbd.csv_text import write_csv
 from ckdmbd.scenario import Scenario
 from ckdmbd.sessions import session_table
 from ckdmbd.simulation import Result
@@ -371,9 +372,9 @@ def run_writers(scenario: Scenario, result: Result, frame: pd.DataFrame,
     png_title = f"{scenario.name}: {scenario.description}"
     return summary, {
         "report.html": lambda p: p.write_text(page, encoding="utf-8"),
-        "timeseries.csv": lambda p: frame.to_csv(p, index=False, float_format="%.9g"),
+        "timeseries.csv": lambda p: write_csv(frame, p, "%.9g"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
-    } | ({"sessions.csv": lambda p: sessions.to_csv(p, index=False, float_format="%.6g")} if len(sessions) else {}) \
+    } | ({"sessions.csv": lambda p: write_csv(sessions, p, "%.6g")} if len(sessions) else {}) \
       | ({"overview.png": lambda p: overview_plot(frame, png_title, p, sessions, events, reported)} if png else {})
 
 

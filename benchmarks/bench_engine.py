@@ -296,12 +296,40 @@ def cli_rows(repeats: int) -> None:
     print("3. command-line cold start (subprocess wall, numba cache filled)")
     with tempfile.TemporaryDirectory(prefix="ckdmbd-bench-") as tmp:
         commands = {"ckdmbd scenarios": ["scenarios"],
-                    "ckdmbd run peterson-riggs-2010 -q": ["run", "peterson-riggs-2010", "--out", tmp, "-q"]}
+                    "ckdmbd run peterson-riggs-2010 -q": ["run", "peterson-riggs-2010", "--out", tmp, "-q"],
+                    "ckdmbd run seed-case -q (report too)": ["run", "seed-case", "--out", tmp, "-q"]}
         for name, args in commands.items():
             cmd = [sys.executable, "-m", "ckdmbd.cli", *args]
             ms = median_ms(lambda c=cmd: subprocess.run(c, check=True, env=env, stdout=subprocess.DEVNULL,
                                                         stderr=subprocess.PIPE), max(1, repeats // 2))
             print(f"   {name:36s} {ms:8.0f} ms")
+
+
+def calibration_row(repeats: int) -> None:
+    """One optimiser start of the fit to a year of 4-weekly pre-dialysis labs (as benchmarks/bench_calibration.py)."""
+    import numpy as np
+    import pandas as pd
+
+    from ckdmbd.calibration import LAB_CV, Problem, fit, start_state
+    from ckdmbd.scenario import load_scenario
+
+    sc = load_scenario("hemodialysis-adherent")
+    y0 = start_state(sc)
+    rows = [(d, c) for d in np.arange(0, 12) * 28 for c in LAB_CV]
+    labs = pd.DataFrame({"time_days": [r[0] for r in rows], "column": [r[1] for r in rows], "value": 1.0,
+                         "predialysis": True})
+    clean = Problem(sc, labs, y0).predict(np.array([1300.0, 900.0, 8.0]))
+    labs["value"] = clean * np.exp(np.random.default_rng(1).normal(0, labs["column"].map(LAB_CV).to_numpy()))
+    sims = []
+
+    def one_start():
+        problem = Problem(sc, labs, y0)
+        fit(problem, n_starts=1)
+        sims.append(problem.n_simulations)
+
+    ms = median_ms(one_start, max(1, repeats // 2))
+    print("5. calibration, one start, a year of 4-weekly labs (3 parameters, hemodialysis-adherent)")
+    print(f"   {'fit(n_starts=1)':36s} {ms:8.0f} ms   ({sims[-1]} simulations)")
 
 
 def main() -> None:
@@ -322,6 +350,7 @@ def main() -> None:
     healthy_rows(repeats, rr)
     if not args.quick:
         cli_rows(repeats)
+        calibration_row(repeats)
     print(f"load average after (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

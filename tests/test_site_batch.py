@@ -112,3 +112,21 @@ def test_a_scenario_without_history_runs_as_before(name):
     assert sc.history_h == 0
     pd.testing.assert_frame_equal(app_history.run_on_kept_history(sc).to_frame(), run_scenario(sc).to_frame(),
                                   check_exact=True)
+
+
+def test_the_run_with_a_progress_callback_reports_history_and_run(scenario):
+    """With a progress bar ``ckdmbd run`` keeps the history too: the callback covers history and run (monotone, to
+    the whole span), and the result equals the full run with a callback within the solver tolerance (its 30-day
+    pieces start elsewhere)."""
+    app_history.forget()
+    calls: list[tuple[float, float]] = []
+    kept = app_history.run_on_kept_history(scenario, progress=lambda done, total: calls.append((done, total)))
+    total = scenario.history_h + scenario.duration_h
+    assert calls and all(t == total for _d, t in calls)
+    done = [d for d, _t in calls]
+    assert done == sorted(done) and done[-1] == pytest.approx(total) and min(done) < scenario.history_h
+    full = run_scenario(scenario, progress=lambda *_: None)
+    pd.testing.assert_frame_equal(kept.to_frame(), full.to_frame(), rtol=1e-4, atol=1e-8)  # solver tolerance
+    before = dict(app_history.runs)
+    SiteProblem(scenario, PRESENTATION_H)
+    assert app_history.runs["history"] == before["history"]  # the site starts from the kept history

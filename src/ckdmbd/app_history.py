@@ -22,7 +22,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,9 +73,12 @@ def _key(sc, history: list, history_overrides: Mapping[str, float], options) -> 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def history_end(sc, options, history_overrides: Mapping[str, float] | None = None) -> HistoryEnd | str:
+def history_end(sc, options, history_overrides: Mapping[str, float] | None = None,
+                progress: Callable[[float, float], None] | None = None) -> HistoryEnd | str:
     """The state at t = 0 after the scenario's history (kept per key, see the module), or the failure message of
-    the history run. ``history_overrides``: parameters (model units, by symbol) pinned during the history too."""
+    the history run. ``history_overrides``: parameters (model units, by symbol) pinned during the history too.
+    ``progress``: :func:`ckdmbd.simulation.simulate`'s callback, for a history that is simulated (not for a kept
+    one; it is not part of the key)."""
     pinned = dict(history_overrides or {})
     history = [a for a in _actions(sc, pinned) if a.time_h < 0.0]
     key = _key(sc, history, pinned, options)
@@ -92,7 +95,7 @@ def history_end(sc, options, history_overrides: Mapping[str, float] | None = Non
                 runs["kept"] += 1
                 return _kept[key]
         try:
-            end = _simulate_history(sc, history, pinned, options)
+            end = _simulate_history(sc, history, pinned, options, progress)
         except BaseException:
             with _lock:
                 _gates.pop(key, None)
@@ -106,7 +109,8 @@ def history_end(sc, options, history_overrides: Mapping[str, float] | None = Non
     return end
 
 
-def _simulate_history(sc, history: list, pinned: Mapping[str, float], options) -> HistoryEnd | str:
+def _simulate_history(sc, history: list, pinned: Mapping[str, float], options,
+                      progress: Callable[[float, float], None] | None = None) -> HistoryEnd | str:
     from ckdmbd.simulation import simulate
 
     if sc.history_h <= 0:
@@ -118,7 +122,7 @@ def _simulate_history(sc, history: list, pinned: Mapping[str, float], options) -
         end: HistoryEnd | str = HistoryEnd(model.initial_state(base), base, 0.0)
     else:
         result = simulate(sc.configuration, 0.0, history, parameters={**sc.parameter_overrides, **pinned},
-                          start_h=-sc.history_h, solver=options, check=False)
+                          start_h=-sc.history_h, solver=options, check=False, progress=progress)
         if result.ok:
             end = HistoryEnd(np.array(result.y[-1]), dict(result.final_parameters), result.final_step_h,
                              result.n_steps, result.n_rhs, result.n_rejected, tuple(result.jumps))
@@ -146,14 +150,15 @@ def simulate_from_now(sc, overrides: Mapping[str, float], options,
                     check=False, initial_step_h=end.step_h)
 
 
-def run_on_kept_history(sc, options=None):
+def run_on_kept_history(sc, options=None, progress: Callable[[float, float], None] | None = None):
     """The scenario's run (:func:`ckdmbd.scenario.run_scenario`, outputs from t = 0) as its kept history plus the
     run from t = 0: the same :class:`ckdmbd.simulation.Result`, numbers bit for bit (``tests/test_app_history.py``),
     with the whole run's events, parameters, step counts and bookings; and the history stays kept, so that what
     else the process asks of it (the seed case's calcification site starts there, :mod:`ckdmbd.calcification_fit`)
     is not simulated again (~3 s of the seed case's ``ckdmbd run``). A history that fails, or a continuation whose
     parameters in force at t = 0 are refused, is run as the full run instead, which says why the way it always has.
-    """
+    ``progress(done_h, total_h)`` over history and run together (a callback cuts runs into 30-day pieces, so its
+    numbers equal a full run's with a callback within the solver tolerance, not bit for bit)."""
     from dataclasses import replace
 
     from ckdmbd.model.configurations import parameters as builtin_parameters
@@ -163,17 +168,25 @@ def run_on_kept_history(sc, options=None):
     from ckdmbd.simulation import SolverOptions, simulate
 
     opts = options or SolverOptions()
-    end = history_end(sc, opts)
+    total = sc.history_h + sc.duration_h
+    in_history = run_part = None
+    if progress is not None:
+        def in_history(done_h: float, _span_h: float) -> None:
+            progress(done_h, total)
+
+        def run_part(done_h: float, _span_h: float) -> None:
+            progress(sc.history_h + done_h, total)
+    end = history_end(sc, opts, progress=in_history)
     if isinstance(end, str):
-        return run_scenario(sc, solver=opts)
+        return run_scenario(sc, solver=opts, progress=progress)
     future = [a for a in _actions(sc, {}) if a.time_h >= 0.0]
     try:
         run = simulate(sc.configuration, sc.duration_h, future, output_interval_h=sc.output_interval_h,
                        parameters=end.parameters, initial_state=end.state, start_h=0.0,
                        extra_output_times_h=session_output_times(sc.events, sc.duration_h), solver=opts,
-                       initial_step_h=end.step_h)
+                       initial_step_h=end.step_h, progress=run_part)
     except ParameterError:
-        return run_scenario(sc, solver=opts)
+        return run_scenario(sc, solver=opts, progress=progress)
     return replace(run, parameters=builtin_parameters(sc.configuration).with_values(**sc.parameter_overrides),
                    events=tuple(sc.events), n_steps=end.n_steps + run.n_steps, n_rhs=end.n_rhs + run.n_rhs,
                    n_rejected=end.n_rejected + run.n_rejected, jumps=(*end.jumps, *run.jumps))

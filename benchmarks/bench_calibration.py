@@ -17,6 +17,22 @@ import pandas as pd
 from ckdmbd.calibration import LAB_CV, Problem, fit, start_state
 from ckdmbd.scenario import load_scenario
 
+TRUTH = np.array([1300.0, 900.0, 8.0])
+"""The simulated patient's diet_phosphorus (mg/day), diet_calcium (mg/day) and parathyroid_tissue (x normal)."""
+
+
+def year_of_labs(sc, y0) -> tuple[pd.DataFrame, Problem]:
+    """12 4-weekly pre-dialysis samples of calcium, phosphate and PTH of the patient TRUTH, with lab noise (LAB_CV,
+    seed 1), and the Problem that simulated them."""
+    days = np.arange(0, 12) * 28
+    rows = [(d, c) for d in days for c in LAB_CV]
+    labs = pd.DataFrame({"time_days": [r[0] for r in rows], "column": [r[1] for r in rows], "value": 1.0,
+                         "predialysis": True})
+    probe = Problem(sc, labs, y0)
+    clean = probe.predict(TRUTH)
+    labs["value"] = clean * np.exp(np.random.default_rng(1).normal(0, labs["column"].map(LAB_CV).to_numpy()))
+    return labs, probe
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,18 +42,12 @@ def main() -> None:
     t = time.perf_counter()
     y0 = start_state(sc)
     history_s = time.perf_counter() - t
-    days = np.arange(0, 12) * 28  # 12 monthly (4-weekly) pre-dialysis samples
-    rows = [(d, c) for d in days for c in LAB_CV]
-    labs = pd.DataFrame({"time_days": [r[0] for r in rows], "column": [r[1] for r in rows], "value": 1.0,
-                         "predialysis": True})
-    truth = np.array([1300.0, 900.0, 8.0])
-    probe = Problem(sc, labs, y0)
+    labs, probe = year_of_labs(sc, y0)
     forward = []
     for _ in range(5):
         t = time.perf_counter()
-        clean = probe.predict(truth)
+        probe.predict(TRUTH)
         forward.append(time.perf_counter() - t)
-    labs["value"] = clean * np.exp(np.random.default_rng(1).normal(0, labs["column"].map(LAB_CV).to_numpy()))
     print(f"start state (5-year history simulated once): {history_s:.2f} s")
     print(f"one forward simulation over the lab window (~11 months): median {statistics.median(forward) * 1e3:.0f} ms")
     print(f"{'starts':>6s} {'median s':>9s} {'min s':>7s} {'simulations':>12s} {'s per simulation':>17s}")

@@ -307,19 +307,14 @@ def cli_rows(repeats: int) -> None:
 
 def calibration_row(repeats: int) -> None:
     """One optimiser start of the fit to a year of 4-weekly pre-dialysis labs (as benchmarks/bench_calibration.py)."""
-    import numpy as np
-    import pandas as pd
+    from bench_calibration import year_of_labs  # this folder, next to this script
 
-    from ckdmbd.calibration import LAB_CV, Problem, fit, start_state
+    from ckdmbd.calibration import Problem, fit, start_state
     from ckdmbd.scenario import load_scenario
 
     sc = load_scenario("hemodialysis-adherent")
     y0 = start_state(sc)
-    rows = [(d, c) for d in np.arange(0, 12) * 28 for c in LAB_CV]
-    labs = pd.DataFrame({"time_days": [r[0] for r in rows], "column": [r[1] for r in rows], "value": 1.0,
-                         "predialysis": True})
-    clean = Problem(sc, labs, y0).predict(np.array([1300.0, 900.0, 8.0]))
-    labs["value"] = clean * np.exp(np.random.default_rng(1).normal(0, labs["column"].map(LAB_CV).to_numpy()))
+    labs, _probe = year_of_labs(sc, y0)
     sims = []
 
     def one_start():

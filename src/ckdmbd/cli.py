@@ -182,17 +182,16 @@ def _simulate_with_progress(sc, quiet: bool, show_history: bool = False):
     (history included) is 2 years or more. The history is kept for the report, and the run continues from it
     (:func:`ckdmbd.app_history.run_on_kept_history`: the full run's numbers; with the bar within the solver
     tolerance)."""
-    from ckdmbd.scenario import run_scenario
     from ckdmbd.units import HOURS_PER_YEAR
 
     if show_history:
-        from ckdmbd.history import run_with_history as run_scenario  # the same call, with more output
-
-    from ckdmbd.app_history import run_on_kept_history
+        from ckdmbd.history import run_with_history as run  # the full run, with the history in the output
+    else:
+        from ckdmbd.app_history import run_on_kept_history as run
 
     total = sc.duration_h + sc.history_h
     if quiet or total < 2 * HOURS_PER_YEAR:
-        return run_scenario(sc) if show_history else run_on_kept_history(sc)
+        return run(sc)
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -204,7 +203,7 @@ def _simulate_with_progress(sc, quiet: bool, show_history: bool = False):
             bar.update(task, completed=done_h,
                        years=f"{done_h / HOURS_PER_YEAR:.1f} / {total_h / HOURS_PER_YEAR:.1f} years")
 
-        return run_scenario(sc, progress=report) if show_history else run_on_kept_history(sc, progress=report)
+        return run(sc, progress=report)
 
 
 def _print_summary(sc, summary: dict, written) -> None:
